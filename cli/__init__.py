@@ -1,0 +1,5 @@
+"""Command-line interface of cosfire-hash (``cosfire-hash --help``)."""
+
+from cli.main import main
+
+__all__ = ["main"]
