@@ -1,0 +1,40 @@
+"""Pixel geometry shared by configuration and application: rounding and polar offsets.
+
+Angles are counter-clockwise from the x axis with y pointing *up*, as in the COSFIRE papers,
+while image rows grow *downwards*: the point at distance ``rho`` and angle ``phi`` from
+(row, col) is ``(row - rho sin phi, col + rho cos phi)``. Offsets are rounded to whole pixels
+(as the reference code does) with halves away from zero after snapping to 1e-9, so that two
+angles a quarter-turn apart always round to rotated copies of each other.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+__all__ = ["polar_offsets", "round_half_away"]
+
+
+def round_half_away(values: np.ndarray | float) -> np.ndarray:
+    """Round to integers with halves away from zero (MATLAB's ``round``), as int64.
+
+    Examples
+    --------
+    >>> round_half_away(np.array([0.5, 2.5, -2.5, 1.4, 2.4999999999999996])).tolist()
+    [1, 3, -3, 1, 3]
+    """
+    snapped = np.round(np.asarray(values, dtype=np.float64), 9)
+    return (np.sign(snapped) * np.floor(np.abs(snapped) + 0.5)).astype(np.int64)
+
+
+def polar_offsets(rho: np.ndarray | float, phi: np.ndarray | float) -> tuple[np.ndarray, np.ndarray]:
+    """Return (row, column) pixel offsets of the points at distance ``rho``, angle ``phi``.
+
+    Examples
+    --------
+    >>> dy, dx = polar_offsets(np.array([5.0, 5.0]), np.array([0.0, np.pi / 2]))
+    >>> dy.tolist(), dx.tolist()
+    ([0, -5], [5, 0])
+    """
+    rho = np.asarray(rho, dtype=np.float64)
+    phi = np.asarray(phi, dtype=np.float64)
+    return round_half_away(-rho * np.sin(phi)), round_half_away(rho * np.cos(phi))
