@@ -1,0 +1,221 @@
+"""Shared precomputation for applying many filters to many images.
+
+An :class:`ApplicationPlan` flattens a list of filters into arrays: which blurred response
+map each tuple reads, its weight, and its whole-pixel shift for every rotation (and scale /
+reflection variant). Blurred maps are keyed by (channel, t1, blur kind, radius), so a map is
+computed once per image however many tuples and filters of a bank use it.
+
+Shift convention: for rotation ``psi`` the tuple (rho, phi) reads its blurred map at
+``p + offset(rho, phi + psi)``, so that the value found at distance rho and angle phi + psi
+from a point arrives at that point. Reflection maps phi to ``pi - phi``; a scale ``upsilon``
+multiplies rho (and the blur radius follows the scaled rho).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import numpy as np
+
+from cosfire.blur import BlurKind, blur_radius, blurred_response
+from cosfire.filter import CosfireFilter
+from cosfire.geometry import polar_offsets
+from cosfire.input_filters import Channel, threshold_response
+
+__all__ = [
+    "DEFAULT_ROTATIONS_DEG",
+    "ApplicationPlan",
+    "MapKey",
+    "ResponseMaps",
+    "compute_maps",
+    "make_plan",
+]
+
+#: 24 rotations in steps of 15 degrees (the B-COSFIRE choice; the radio papers don't say).
+DEFAULT_ROTATIONS_DEG: tuple[float, ...] = tuple(float(d) for d in range(0, 360, 15))
+
+
+@dataclass(frozen=True)
+class MapKey:
+    """Identifies one blurred response map: a channel thresholded at t1, blurred by radius."""
+
+    channel: Channel
+    t1: float
+    blur: BlurKind
+    radius: int
+
+
+@dataclass(frozen=True, eq=False)
+class ApplicationPlan:
+    """Filters flattened into arrays for fast application (see module docstring).
+
+    Attributes
+    ----------
+    map_keys : tuple of MapKey
+        The blurred maps the filters read, in map-index order.
+    tuple_start : int64 (F + 1,)
+        Tuples of filter f are ``tuple_start[f]:tuple_start[f + 1]``.
+    tuple_weight : float64 (T,)
+        Normalised geometric-mean weight of each tuple.
+    tuple_map : int64 (T, V)
+        Map index each tuple reads, per variant (scale x reflection).
+    tuple_dy, tuple_dx : int64 (T, V, R)
+        Row / column offset each tuple reads at, per variant and rotation.
+    t3 : float64 (F,)
+        Output threshold of each filter (response maps only).
+    """
+
+    map_keys: tuple[MapKey, ...]
+    tuple_start: np.ndarray
+    tuple_weight: np.ndarray
+    tuple_map: np.ndarray
+    tuple_dy: np.ndarray
+    tuple_dx: np.ndarray
+    t3: np.ndarray
+    rotations_deg: tuple[float, ...]
+    scales: tuple[float, ...]
+    reflection: bool
+
+    @property
+    def n_filters(self) -> int:
+        """Number of filters in the plan."""
+        return int(self.tuple_start.size - 1)
+
+    @property
+    def max_offset(self) -> int:
+        """Largest shift in pixels along either axis."""
+        if self.tuple_dy.size == 0:
+            return 0
+        return int(max(np.abs(self.tuple_dy).max(), np.abs(self.tuple_dx).max()))
+
+
+def _variants(scales: Sequence[float], reflection: bool) -> list[tuple[float, bool]]:
+    return [(float(s), flip) for s in scales for flip in ((False, True) if reflection else (False,))]
+
+
+def make_plan(
+    filters: Sequence[CosfireFilter],
+    *,
+    rotations_deg: Sequence[float] = DEFAULT_ROTATIONS_DEG,
+    scales: Sequence[float] = (1.0,),
+    reflection: bool = False,
+) -> ApplicationPlan:
+    """Return the application plan of ``filters`` for the given rotations and variants.
+
+    Parameters
+    ----------
+    filters : sequence of CosfireFilter
+    rotations_deg : sequence of float
+        Rotation offsets psi in degrees (rotation invariance = max over these).
+    scales : sequence of float
+        Scale factors upsilon applied to every rho (scale invariance = max over these).
+    reflection : bool
+        Also apply each filter mirrored (phi -> pi - phi).
+
+    Examples
+    --------
+    >>> from cosfire.filter import CosfireTuple, FilterParams
+    >>> from cosfire.input_filters import DoGChannel
+    >>> part = CosfireTuple(DoGChannel(2.0), 5.0, 0.0)
+    >>> plan = make_plan([CosfireFilter((part,), FilterParams())], rotations_deg=(0, 90))
+    >>> plan.tuple_dy[0, 0].tolist(), plan.tuple_dx[0, 0].tolist()
+    ([0, -5], [5, 0])
+    """
+    if len(filters) == 0:
+        raise ValueError("make_plan needs at least one filter")
+    if len(rotations_deg) == 0 or len(scales) == 0:
+        raise ValueError("rotations and scales must not be empty")
+    if min(scales) <= 0:
+        raise ValueError(f"scales must be > 0, got {list(scales)}")
+    psi = np.deg2rad(np.asarray(rotations_deg, dtype=np.float64))
+    variants = _variants(scales, reflection)
+    map_index: dict[MapKey, int] = {}
+    starts, weights, maps, dys, dxs, t3 = [0], [], [], [], [], []
+    for bank_filter in filters:
+        params = bank_filter.params
+        weights.append(bank_filter.weights())
+        t3.append(params.t3)
+        for part in bank_filter.tuples:
+            part_maps, part_dy, part_dx = [], [], []
+            for scale, flip in variants:
+                rho = part.rho * scale
+                phi = np.pi - part.phi if flip else part.phi
+                radius = blur_radius(rho, sigma0=params.sigma0, alpha=params.alpha)
+                key = MapKey(part.channel, params.t1, params.blur, radius)
+                part_maps.append(map_index.setdefault(key, len(map_index)))
+                dy, dx = polar_offsets(rho, phi + psi)
+                part_dy.append(dy)
+                part_dx.append(dx)
+            maps.append(part_maps)
+            dys.append(part_dy)
+            dxs.append(part_dx)
+        starts.append(starts[-1] + len(bank_filter.tuples))
+    return ApplicationPlan(
+        map_keys=tuple(map_index),
+        tuple_start=np.asarray(starts, dtype=np.int64),
+        tuple_weight=np.concatenate(weights).astype(np.float64),
+        tuple_map=np.asarray(maps, dtype=np.int64),
+        tuple_dy=np.asarray(dys, dtype=np.int64),
+        tuple_dx=np.asarray(dxs, dtype=np.int64),
+        t3=np.asarray(t3, dtype=np.float64),
+        rotations_deg=tuple(float(d) for d in rotations_deg),
+        scales=tuple(float(s) for s in scales),
+        reflection=bool(reflection),
+    )
+
+
+@dataclass(frozen=True, eq=False)
+class ResponseMaps:
+    """The blurred response maps of one image, in the plan's map order.
+
+    Attributes
+    ----------
+    log_maps : float64 (M, H, W)
+        Natural log of every blurred map; ``-inf`` where the map is 0.
+    support_start : int64 (M + 1,)
+        Non-zero pixels of map m are ``support_start[m]:support_start[m + 1]`` of the next two.
+    support_rows, support_cols : int64 (N,)
+    map_max_log : float64 (M,)
+        Largest log value of each map (``-inf`` for an all-zero map).
+    """
+
+    log_maps: np.ndarray
+    support_start: np.ndarray
+    support_rows: np.ndarray
+    support_cols: np.ndarray
+    map_max_log: np.ndarray
+
+
+def compute_maps(plan: ApplicationPlan, image: np.ndarray) -> ResponseMaps:
+    """Return the blurred response maps that ``plan`` needs for ``image``.
+
+    Each thresholded channel response is computed once and each blurred map once, whatever
+    number of tuples read them.
+    """
+    grey = np.asarray(image, dtype=np.float32)
+    thresholded: dict[tuple[Channel, float], np.ndarray] = {}
+    log_maps = np.empty((len(plan.map_keys),) + grey.shape, dtype=np.float64)
+    starts, rows, cols, max_logs = [0], [], [], []
+    for index, key in enumerate(plan.map_keys):
+        source = thresholded.get((key.channel, key.t1))
+        if source is None:
+            source = threshold_response(key.channel.response(grey), key.t1)
+            thresholded[(key.channel, key.t1)] = source
+        blurred = blurred_response(source, key.radius, key.blur)
+        positive = blurred > 0
+        log_map = log_maps[index]
+        log_map.fill(-np.inf)
+        np.log(blurred, out=log_map, where=positive)
+        nonzero_rows, nonzero_cols = np.nonzero(positive)
+        rows.append(nonzero_rows)
+        cols.append(nonzero_cols)
+        starts.append(starts[-1] + nonzero_rows.size)
+        max_logs.append(log_map[positive].max() if nonzero_rows.size else -np.inf)
+    return ResponseMaps(
+        log_maps=log_maps,
+        support_start=np.asarray(starts, dtype=np.int64),
+        support_rows=np.concatenate(rows).astype(np.int64),
+        support_cols=np.concatenate(cols).astype(np.int64),
+        map_max_log=np.asarray(max_logs, dtype=np.float64),
+    )
