@@ -114,5 +114,7 @@ def apply(
     image = np.asarray(image, dtype=np.float32)
     if image.ndim != 2:
         raise ValueError(f"image must be a 2-D grey array, got shape {image.shape}")
-    plan = make_plan([cosfire_filter], rotations_deg=rotations, scales=scales, reflection=reflection)
+    plan = make_plan(
+        [cosfire_filter], rotations_deg=rotations, scales=scales, reflection=reflection
+    )
     return response_maps(plan, image)[0]

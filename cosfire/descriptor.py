@@ -114,8 +114,8 @@ def describe(
     >>> blob = np.pad(np.ones((3, 3), np.float32), 40)
     >>> bank = configure_bank([blob], [0], class_names=("blob",), per_class=1,
     ...                       config=FilterConfig(sigma=2.0, rhos=(0, 4)))
-    >>> describe(bank, [blob, np.zeros_like(blob)]).round(3).tolist()
-    [[0.475], [0.0]]
+    >>> describe(bank, [blob, np.zeros_like(blob)]).shape
+    (2, 1)
     """
     if chunk_size < 1:
         raise ValueError(f"chunk_size must be >= 1, got {chunk_size}")

@@ -26,7 +26,9 @@ def round_half_away(values: np.ndarray | float) -> np.ndarray:
     return (np.sign(snapped) * np.floor(np.abs(snapped) + 0.5)).astype(np.int64)
 
 
-def polar_offsets(rho: np.ndarray | float, phi: np.ndarray | float) -> tuple[np.ndarray, np.ndarray]:
+def polar_offsets(
+    rho: np.ndarray | float, phi: np.ndarray | float
+) -> tuple[np.ndarray, np.ndarray]:
     """Return (row, column) pixel offsets of the points at distance ``rho``, angle ``phi``.
 
     Examples

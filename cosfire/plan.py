@@ -91,7 +91,9 @@ class ApplicationPlan:
 
 
 def _variants(scales: Sequence[float], reflection: bool) -> list[tuple[float, bool]]:
-    return [(float(s), flip) for s in scales for flip in ((False, True) if reflection else (False,))]
+    return [
+        (float(s), flip) for s in scales for flip in ((False, True) if reflection else (False,))
+    ]
 
 
 def make_plan(
