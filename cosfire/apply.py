@@ -16,21 +16,44 @@ from collections.abc import Sequence
 import numpy as np
 
 from cosfire.filter import CosfireFilter
-from cosfire.plan import DEFAULT_ROTATIONS_DEG, ApplicationPlan, compute_maps, make_plan
+from cosfire.plan import (
+    DEFAULT_ROTATIONS_DEG,
+    ApplicationPlan,
+    ResponseMaps,
+    compute_maps,
+    make_plan,
+)
 
 __all__ = ["apply", "response_maps"]
 
 
-def _shifted(log_map: np.ndarray, dy: int, dx: int) -> np.ndarray:
-    """Return ``out[y, x] = log_map[y + dy, x + dx]``, ``-inf`` where that falls outside."""
-    height, width = log_map.shape
-    out = np.full_like(log_map, -np.inf)
+def _shifted(values: np.ndarray, dy: int, dx: int, fill: float) -> np.ndarray:
+    """Return ``out[y, x] = values[y + dy, x + dx]``, ``fill`` where that falls outside."""
+    height, width = values.shape
+    out = np.full_like(values, fill)
     if abs(dy) >= height or abs(dx) >= width:
         return out
-    out[max(0, -dy) : height - max(0, dy), max(0, -dx) : width - max(0, dx)] = log_map[
+    out[max(0, -dy) : height - max(0, dy), max(0, -dx) : width - max(0, dx)] = values[
         max(0, dy) : height - max(0, -dy), max(0, dx) : width - max(0, -dx)
     ]
     return out
+
+
+def _shifted_log(
+    maps: ResponseMaps, index: int, dy: int, dx: int, fy: float, fx: float
+) -> np.ndarray:
+    """Return the log of map ``index`` read at offset ``(dy + fy, dx + fx)`` (bilinear)."""
+    if fy == 0 and fx == 0:
+        return _shifted(maps.log_maps[index], dy, dx, -np.inf)
+    interpolated = np.zeros(maps.maps.shape[1:])
+    for row_step, row_weight in ((0, 1 - fy), (1, fy)):
+        for col_step, col_weight in ((0, 1 - fx), (1, fx)):
+            if row_weight * col_weight > 0:
+                interpolated += (row_weight * col_weight) * _shifted(
+                    maps.maps[index], dy + row_step, dx + col_step, 0.0
+                )
+    with np.errstate(divide="ignore"):
+        return np.log(interpolated)
 
 
 def response_maps(plan: ApplicationPlan, image: np.ndarray) -> np.ndarray:
@@ -47,20 +70,23 @@ def response_maps(plan: ApplicationPlan, image: np.ndarray) -> np.ndarray:
     ndarray of float32, shape (F, H, W)
     """
     maps = compute_maps(plan, image)
-    log_maps = maps.log_maps
+    shape = maps.log_maps.shape[1:]
     n_variants, n_rotations = plan.tuple_dy.shape[1], plan.tuple_dy.shape[2]
-    out = np.zeros((plan.n_filters,) + log_maps.shape[1:], dtype=np.float32)
+    out = np.zeros((plan.n_filters,) + shape, dtype=np.float32)
     for f in range(plan.n_filters):
         parts = range(plan.tuple_start[f], plan.tuple_start[f + 1])
-        best = np.full(log_maps.shape[1:], -np.inf)
+        best = np.full(shape, -np.inf)
         for v in range(n_variants):
             for r in range(n_rotations):
-                combined = np.zeros(log_maps.shape[1:])
+                combined = np.zeros(shape)
                 for t in parts:
-                    combined += plan.tuple_weight[t] * _shifted(
-                        log_maps[plan.tuple_map[t, v]],
+                    combined += plan.tuple_weight[t] * _shifted_log(
+                        maps,
+                        int(plan.tuple_map[t, v]),
                         int(plan.tuple_dy[t, v, r]),
                         int(plan.tuple_dx[t, v, r]),
+                        float(plan.tuple_fy[t, v, r]),
+                        float(plan.tuple_fx[t, v, r]),
                     )
                 np.maximum(best, combined, out=best)
         response = np.exp(best).astype(np.float32)

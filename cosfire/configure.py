@@ -18,7 +18,7 @@ from typing import Any, Literal
 import numpy as np
 
 from cosfire.blur import BlurKind
-from cosfire.filter import CosfireFilter, CosfireTuple, FilterParams, WeightRule
+from cosfire.filter import CosfireFilter, CosfireTuple, FilterParams, ShiftRule, WeightRule
 from cosfire.geometry import polar_offsets
 from cosfire.input_filters import Channel, DoGChannel, GaborChannel, threshold_response
 
@@ -72,6 +72,7 @@ class FilterConfig:
     blur: BlurKind = "max"
     weighted: bool = True
     weight_rule: WeightRule = "radio"
+    shift: ShiftRule = "bilinear"
 
     def __post_init__(self) -> None:
         if self.input_filter not in ("dog", "gabor"):
@@ -95,6 +96,7 @@ class FilterConfig:
             blur=self.blur,
             weighted=self.weighted,
             weight_rule=self.weight_rule,
+            shift=self.shift,
         )
 
     def channels(self) -> tuple[Channel, ...]:
@@ -318,6 +320,7 @@ def configure(
     blur: BlurKind = "max",
     weighted: bool = True,
     weight_rule: WeightRule = "radio",
+    shift: ShiftRule = "bilinear",
     label: str | None = None,
     source: str | None = None,
 ) -> CosfireFilter:
@@ -351,6 +354,8 @@ def configure(
         Weighted (2013 paper) or plain geometric mean.
     weight_rule : {"radio", "half"}
         Width of the tuple weights (see :class:`~cosfire.filter.FilterParams`).
+    shift : {"round", "bilinear"}
+        Whole-pixel shifts (reference code) or sub-pixel bilinear shifts.
     label, source : str, optional
         Class and origin of the prototype, kept in the filter.
 
@@ -386,6 +391,7 @@ def configure(
         blur=blur,
         weighted=weighted,
         weight_rule=weight_rule,
+        shift=shift,
     )
     return configure_with(prototype, center, config, label=label, source=source)
 
@@ -408,6 +414,7 @@ def configure_gabor(
     blur: BlurKind = "max",
     weighted: bool = True,
     weight_rule: WeightRule = "radio",
+    shift: ShiftRule = "bilinear",
     label: str | None = None,
     source: str | None = None,
 ) -> CosfireFilter:
@@ -442,6 +449,7 @@ def configure_gabor(
         blur=blur,
         weighted=weighted,
         weight_rule=weight_rule,
+        shift=shift,
     )
     return configure_with(prototype, center, config, label=label, source=source)
 

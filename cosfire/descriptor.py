@@ -31,6 +31,7 @@ def plan_maxima(plan: ApplicationPlan, image: np.ndarray) -> np.ndarray:
     maps = compute_maps(plan, image)
     maxima = np.zeros(plan.n_filters, dtype=np.float64)
     filter_maxima(
+        maps.maps,
         maps.log_maps,
         maps.support_start,
         maps.support_rows,
@@ -41,6 +42,8 @@ def plan_maxima(plan: ApplicationPlan, image: np.ndarray) -> np.ndarray:
         plan.tuple_map,
         plan.tuple_dy,
         plan.tuple_dx,
+        plan.tuple_fy,
+        plan.tuple_fx,
         maxima,
     )
     return maxima.astype(np.float32)

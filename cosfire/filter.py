@@ -12,9 +12,10 @@ import numpy as np
 from cosfire.blur import BlurKind
 from cosfire.input_filters import Channel, channel_from_dict
 
-__all__ = ["CosfireFilter", "CosfireTuple", "FilterParams", "WeightRule"]
+__all__ = ["CosfireFilter", "CosfireTuple", "FilterParams", "ShiftRule", "WeightRule"]
 
 WeightRule = Literal["radio", "half"]
+ShiftRule = Literal["round", "bilinear"]
 
 
 @dataclass(frozen=True)
@@ -57,6 +58,11 @@ class FilterParams:
         weight 0.5 (B-COSFIRE).
     t3 : float
         Output values below ``t3 * max`` are set to 0 (0 = off). Does not change descriptors.
+    shift : {"round", "bilinear"}
+        How a tuple's map is shifted by (rho, phi + psi): ``"round"`` to whole pixels (the
+        reference MATLAB code), ``"bilinear"`` by the exact sub-pixel amount, interpolating
+        between the four nearest pixels (smaller errors for small rho and rotations between
+        quarter turns).
     """
 
     t1: float = 0.05
@@ -66,6 +72,7 @@ class FilterParams:
     weighted: bool = True
     weight_rule: WeightRule = "radio"
     t3: float = 0.0
+    shift: ShiftRule = "bilinear"
 
     def __post_init__(self) -> None:
         if not 0 <= self.t1 < 1:
@@ -78,6 +85,8 @@ class FilterParams:
             raise ValueError(f"weight_rule must be 'radio' or 'half', got {self.weight_rule!r}")
         if not 0 <= self.t3 < 1:
             raise ValueError(f"t3 must lie in [0, 1), got {self.t3}")
+        if self.shift not in ("round", "bilinear"):
+            raise ValueError(f"shift must be 'round' or 'bilinear', got {self.shift!r}")
 
 
 @dataclass(frozen=True)

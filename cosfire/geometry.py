@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import numpy as np
 
-__all__ = ["polar_offsets", "round_half_away"]
+__all__ = ["polar_offsets", "polar_offsets_subpixel", "round_half_away"]
 
 
 def round_half_away(values: np.ndarray | float) -> np.ndarray:
@@ -40,3 +40,30 @@ def polar_offsets(
     rho = np.asarray(rho, dtype=np.float64)
     phi = np.asarray(phi, dtype=np.float64)
     return round_half_away(-rho * np.sin(phi)), round_half_away(rho * np.cos(phi))
+
+
+def polar_offsets_subpixel(
+    rho: np.ndarray | float, phi: np.ndarray | float
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """Return exact offsets split into whole pixels (floor, int64) and fractions in [0, 1).
+
+    Fractions within 1e-9 of a whole pixel are snapped to it, so that offsets that are whole
+    in exact arithmetic need one pixel, not four.
+
+    Examples
+    --------
+    >>> row, col, row_fraction, col_fraction = polar_offsets_subpixel(2.0, np.pi / 4)
+    >>> row.item(), col.item(), round(row_fraction.item(), 4), round(col_fraction.item(), 4)
+    (-2, 1, 0.5858, 0.4142)
+    """
+    rho = np.asarray(rho, dtype=np.float64)
+    phi = np.asarray(phi, dtype=np.float64)
+    row = np.round(-rho * np.sin(phi), 9)
+    col = np.round(rho * np.cos(phi), 9)
+    row_floor, col_floor = np.floor(row), np.floor(col)
+    return (
+        row_floor.astype(np.int64),
+        col_floor.astype(np.int64),
+        row - row_floor,
+        col - col_floor,
+    )

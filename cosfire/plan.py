@@ -7,7 +7,9 @@ computed once per image however many tuples and filters of a bank use it.
 
 Shift convention: for rotation ``psi`` the tuple (rho, phi) reads its blurred map at
 ``p + offset(rho, phi + psi)``, so that the value found at distance rho and angle phi + psi
-from a point arrives at that point. Reflection maps phi to ``pi - phi``; a scale ``upsilon``
+from a point arrives at that point. With ``shift="round"`` the offset is rounded to whole
+pixels; with ``"bilinear"`` it is ``floor + fraction`` and the map is read by bilinear
+interpolation between the four pixels around ``p + floor``. Reflection maps phi to ``pi - phi``; a scale ``upsilon``
 multiplies rho (and the blur radius follows the scaled rho).
 """
 
@@ -20,7 +22,7 @@ import numpy as np
 
 from cosfire.blur import BlurKind, blur_radius, blurred_response
 from cosfire.filter import CosfireFilter
-from cosfire.geometry import polar_offsets
+from cosfire.geometry import polar_offsets, polar_offsets_subpixel
 from cosfire.input_filters import Channel, threshold_response
 
 __all__ = [
@@ -61,7 +63,10 @@ class ApplicationPlan:
     tuple_map : int64 (T, V)
         Map index each tuple reads, per variant (scale x reflection).
     tuple_dy, tuple_dx : int64 (T, V, R)
-        Row / column offset each tuple reads at, per variant and rotation.
+        Row / column offset each tuple reads at, per variant and rotation (the whole-pixel
+        part for bilinear shifts).
+    tuple_fy, tuple_fx : float64 (T, V, R)
+        Sub-pixel fractions in [0, 1) of the offsets (all 0 for whole-pixel shifts).
     t3 : float64 (F,)
         Output threshold of each filter (response maps only).
     """
@@ -72,6 +77,8 @@ class ApplicationPlan:
     tuple_map: np.ndarray
     tuple_dy: np.ndarray
     tuple_dx: np.ndarray
+    tuple_fy: np.ndarray
+    tuple_fx: np.ndarray
     t3: np.ndarray
     rotations_deg: tuple[float, ...]
     scales: tuple[float, ...]
@@ -87,7 +94,7 @@ class ApplicationPlan:
         """Largest shift in pixels along either axis."""
         if self.tuple_dy.size == 0:
             return 0
-        return int(max(np.abs(self.tuple_dy).max(), np.abs(self.tuple_dx).max()))
+        return int(max(np.abs(self.tuple_dy).max(), np.abs(self.tuple_dx).max())) + 1
 
 
 def _variants(scales: Sequence[float], reflection: bool) -> list[tuple[float, bool]]:
@@ -133,25 +140,33 @@ def make_plan(
     psi = np.deg2rad(np.asarray(rotations_deg, dtype=np.float64))
     variants = _variants(scales, reflection)
     map_index: dict[MapKey, int] = {}
-    starts, weights, maps, dys, dxs, t3 = [0], [], [], [], [], []
+    starts, weights, maps, dys, dxs, fys, fxs, t3 = [0], [], [], [], [], [], [], []
     for bank_filter in filters:
         params = bank_filter.params
         weights.append(bank_filter.weights())
         t3.append(params.t3)
         for part in bank_filter.tuples:
-            part_maps, part_dy, part_dx = [], [], []
+            part_maps, part_dy, part_dx, part_fy, part_fx = [], [], [], [], []
             for scale, flip in variants:
                 rho = part.rho * scale
                 phi = np.pi - part.phi if flip else part.phi
                 radius = blur_radius(rho, sigma0=params.sigma0, alpha=params.alpha)
                 key = MapKey(part.channel, params.t1, params.blur, radius)
                 part_maps.append(map_index.setdefault(key, len(map_index)))
-                dy, dx = polar_offsets(rho, phi + psi)
+                if params.shift == "bilinear":
+                    dy, dx, fy, fx = polar_offsets_subpixel(rho, phi + psi)
+                else:
+                    dy, dx = polar_offsets(rho, phi + psi)
+                    fy = fx = np.zeros(psi.size)
                 part_dy.append(dy)
                 part_dx.append(dx)
+                part_fy.append(fy)
+                part_fx.append(fx)
             maps.append(part_maps)
             dys.append(part_dy)
             dxs.append(part_dx)
+            fys.append(part_fy)
+            fxs.append(part_fx)
         starts.append(starts[-1] + len(bank_filter.tuples))
     return ApplicationPlan(
         map_keys=tuple(map_index),
@@ -160,6 +175,8 @@ def make_plan(
         tuple_map=np.asarray(maps, dtype=np.int64),
         tuple_dy=np.asarray(dys, dtype=np.int64),
         tuple_dx=np.asarray(dxs, dtype=np.int64),
+        tuple_fy=np.asarray(fys, dtype=np.float64),
+        tuple_fx=np.asarray(fxs, dtype=np.float64),
         t3=np.asarray(t3, dtype=np.float64),
         rotations_deg=tuple(float(d) for d in rotations_deg),
         scales=tuple(float(s) for s in scales),
@@ -173,6 +190,8 @@ class ResponseMaps:
 
     Attributes
     ----------
+    maps : float64 (M, H, W)
+        Every blurred map.
     log_maps : float64 (M, H, W)
         Natural log of every blurred map; ``-inf`` where the map is 0.
     support_start : int64 (M + 1,)
@@ -182,6 +201,7 @@ class ResponseMaps:
         Largest log value of each map (``-inf`` for an all-zero map).
     """
 
+    maps: np.ndarray
     log_maps: np.ndarray
     support_start: np.ndarray
     support_rows: np.ndarray
@@ -197,7 +217,8 @@ def compute_maps(plan: ApplicationPlan, image: np.ndarray) -> ResponseMaps:
     """
     grey = np.asarray(image, dtype=np.float32)
     thresholded: dict[tuple[Channel, float], np.ndarray] = {}
-    log_maps = np.empty((len(plan.map_keys),) + grey.shape, dtype=np.float64)
+    maps = np.empty((len(plan.map_keys),) + grey.shape, dtype=np.float64)
+    log_maps = np.empty_like(maps)
     starts, rows, cols, max_logs = [0], [], [], []
     for index, key in enumerate(plan.map_keys):
         source = thresholded.get((key.channel, key.t1))
@@ -205,6 +226,7 @@ def compute_maps(plan: ApplicationPlan, image: np.ndarray) -> ResponseMaps:
             source = threshold_response(key.channel.response(grey), key.t1)
             thresholded[(key.channel, key.t1)] = source
         blurred = blurred_response(source, key.radius, key.blur)
+        maps[index] = blurred
         positive = blurred > 0
         log_map = log_maps[index]
         log_map.fill(-np.inf)
@@ -215,6 +237,7 @@ def compute_maps(plan: ApplicationPlan, image: np.ndarray) -> ResponseMaps:
         starts.append(starts[-1] + nonzero_rows.size)
         max_logs.append(log_map[positive].max() if nonzero_rows.size else -np.inf)
     return ResponseMaps(
+        maps=maps,
         log_maps=log_maps,
         support_start=np.asarray(starts, dtype=np.int64),
         support_rows=np.concatenate(rows).astype(np.int64),

@@ -71,22 +71,32 @@ def reference_apply(
     for part in cosfire_filter.tuples:
         response = threshold_response(part.channel.response(image), params.t1)
         blurred.append(reference_blur(response, part.rho, params.sigma0, params.alpha, params.blur))
+
+    def read(values: np.ndarray, row: float, col: float) -> float:
+        """Value at a (possibly fractional) position: bilinear, 0 outside the image."""
+        if params.shift == "round":
+            row, col = matlab_round(row), matlab_round(col)
+        row, col = round(row, 9), round(col, 9)
+        top, left = math.floor(row), math.floor(col)
+        total = 0.0
+        for yy, wy in ((top, 1 - (row - top)), (top + 1, row - top)):
+            for xx, wx in ((left, 1 - (col - left)), (left + 1, col - left)):
+                if wy * wx > 0 and 0 <= yy < height and 0 <= xx < width:
+                    total += wy * wx * values[yy, xx]
+        return total
+
     out = np.zeros((height, width))
     for psi_deg in rotations_deg:
         psi = math.radians(psi_deg)
         shifts = [
-            (
-                matlab_round(-part.rho * math.sin(part.phi + psi)),
-                matlab_round(part.rho * math.cos(part.phi + psi)),
-            )
+            (-part.rho * math.sin(part.phi + psi), part.rho * math.cos(part.phi + psi))
             for part in cosfire_filter.tuples
         ]
         for y in range(height):
             for x in range(width):
                 product = 1.0
                 for (dy, dx), weight, values in zip(shifts, weights, blurred, strict=True):
-                    yy, xx = y + dy, x + dx
-                    value = values[yy, xx] if 0 <= yy < height and 0 <= xx < width else 0.0
+                    value = read(values, y + dy, x + dx)
                     product *= value**weight
                     if product == 0.0:
                         break

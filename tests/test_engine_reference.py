@@ -30,9 +30,9 @@ def blob_image(seed: int, size: int = 48, blobs: int = 7) -> np.ndarray:
 
 
 VARIANTS = [
-    {"blur": "max", "weighted": True, "weight_rule": "radio"},
-    {"blur": "sum", "weighted": True, "weight_rule": "half"},
-    {"blur": "max", "weighted": False, "weight_rule": "radio"},
+    {"blur": "max", "weighted": True, "weight_rule": "radio", "shift": "round"},
+    {"blur": "sum", "weighted": True, "weight_rule": "half", "shift": "bilinear"},
+    {"blur": "max", "weighted": False, "weight_rule": "radio", "shift": "bilinear"},
 ]
 
 
@@ -73,11 +73,9 @@ def test_sparse_kernel_equals_dense_maximum_on_random_images() -> None:
         configure(image, sigma=2.0, rhos=(0, 4, 8, 12), t1=0.05, sigma0=1.0, alpha=0.2)
         for image in images
     ]
-    filters.append(
-        dataclasses.replace(
-            filters[0], params=dataclasses.replace(filters[0].params, blur="sum", weighted=False)
-        )
-    )
+    for changes in ({"blur": "sum", "weighted": False}, {"shift": "bilinear"}):
+        params = dataclasses.replace(filters[0].params, **changes)
+        filters.append(dataclasses.replace(filters[1], params=params))
     plan = make_plan(filters, scales=(1.0, 1.2), reflection=True)
     from cosfire.apply import response_maps
 
