@@ -1,0 +1,223 @@
+"""``cosfire-hash configure``: build a COSFIRE filter bank from prototypes."""
+
+from __future__ import annotations
+
+import math
+from pathlib import Path
+
+import click
+
+from cli._parsing import parse_number_list, parse_point
+
+__all__ = ["configure", "filter_options"]
+
+
+def filter_options(function):
+    """Attach the filter and preprocessing options shared by configure-like commands."""
+    options = [
+        click.option(
+            "--input-filter",
+            type=click.Choice(["dog", "gabor"]),
+            default="dog",
+            show_default=True,
+            help="Input filter kind.",
+        ),
+        click.option(
+            "--sigma",
+            default="5",
+            show_default=True,
+            help="DoG outer sigma(s), px (e.g. 5 or 4,6).",
+        ),
+        click.option(
+            "--polarity",
+            type=click.Choice(["on", "off", "both"]),
+            default="on",
+            show_default=True,
+            help="DoG polarity.",
+        ),
+        click.option("--sigma-ratio", type=float, default=0.5, show_default=True),
+        click.option(
+            "--wavelengths", default="8", show_default=True, help="Gabor wavelength(s), px."
+        ),
+        click.option(
+            "--orientations", type=int, default=12, show_default=True, help="Gabor angles."
+        ),
+        click.option(
+            "--rhos",
+            default="0:5:30",
+            show_default=True,
+            help="Circle radii, px (start:step:stop).",
+        ),
+        click.option("--t1", type=float, default=0.05, show_default=True, help="Input threshold."),
+        click.option("--t2", type=float, default=0.75, show_default=True, help="Tuple threshold."),
+        click.option(
+            "--eta-deg", type=float, default=22.5, show_default=True, help="Peak merge angle."
+        ),
+        click.option("--sigma0", type=float, default=0.5, show_default=True, help="Blur base."),
+        click.option("--alpha", type=float, default=0.10, show_default=True, help="Blur growth."),
+        click.option("--blur", type=click.Choice(["max", "sum"]), default="max", show_default=True),
+        click.option("--weighted/--unweighted", default=True, show_default=True),
+        click.option(
+            "--weight-rule",
+            type=click.Choice(["radio", "half"]),
+            default="radio",
+            show_default=True,
+        ),
+        click.option(
+            "--shift",
+            type=click.Choice(["bilinear", "round"]),
+            default="bilinear",
+            show_default=True,
+            help="Sub-pixel or whole-pixel (reference code) tuple shifts.",
+        ),
+        click.option(
+            "--rotations",
+            type=click.IntRange(min=1),
+            default=24,
+            show_default=True,
+            help="Number of equally spaced rotations over 360 degrees.",
+        ),
+        click.option(
+            "--crop",
+            type=int,
+            default=150,
+            show_default=True,
+            help="Centre crop in px (0 = none).",
+        ),
+        click.option(
+            "--noise-clip",
+            type=float,
+            default=None,
+            help="Zero pixels below this many background rms (off by default).",
+        ),
+    ]
+    for option in reversed(options):
+        function = option(function)
+    return function
+
+
+def build_filter_config(options: dict):
+    """Return (FilterConfig, Preprocessing, rotations) from parsed filter options."""
+    from cosfire.configure import FilterConfig
+    from cosfire.preprocess import Preprocessing
+
+    config = FilterConfig(
+        input_filter=options["input_filter"],
+        sigma=parse_number_list(options["sigma"], name="sigma"),
+        polarity=options["polarity"],
+        sigma_ratio=options["sigma_ratio"],
+        wavelengths=parse_number_list(options["wavelengths"], name="wavelengths"),
+        orientations=options["orientations"],
+        rhos=parse_number_list(options["rhos"], name="rhos"),
+        t1=options["t1"],
+        t2=options["t2"],
+        eta=math.radians(options["eta_deg"]),
+        sigma0=options["sigma0"],
+        alpha=options["alpha"],
+        blur=options["blur"],
+        weighted=options["weighted"],
+        weight_rule=options["weight_rule"],
+        shift=options["shift"],
+    )
+    if len(config.sigma) == 1:  # type: ignore[arg-type]
+        config = FilterConfig.from_dict({**config.to_dict(), "sigma": config.sigma[0]})  # type: ignore[index]
+    preprocessing = Preprocessing(crop_px=options["crop"] or None, noise_clip=options["noise_clip"])
+    rotations = tuple(360.0 * i / options["rotations"] for i in range(options["rotations"]))
+    return config, preprocessing, rotations
+
+
+@click.command()
+@click.option(
+    "--dataset",
+    "dataset_source",
+    help="Labelled images: the FIRST zip/folder, a <split>/<class>/ folder, 'first' or 'synthetic'.",
+)
+@click.option("--split", default="train", show_default=True, help="Split to draw prototypes from.")
+@click.option("--per-class", type=click.IntRange(min=1), default=93, show_default=True)
+@click.option("--seed", type=int, default=0, show_default=True, help="Seed of the prototype draw.")
+@click.option(
+    "--prototype",
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    help="Configure one filter on this image instead of a dataset.",
+)
+@click.option("--center", help="Point of interest X,Y in px (default: image centre).")
+@click.option("--label", help="Class name of the prototype.")
+@filter_options
+@click.option(
+    "-o",
+    "--output",
+    type=click.Path(dir_okay=False, path_type=Path),
+    required=True,
+    help="Bank JSON to write.",
+)
+def configure(
+    dataset_source: str | None,
+    split: str,
+    per_class: int,
+    seed: int,
+    prototype: Path | None,
+    center: str | None,
+    label: str | None,
+    output: Path,
+    **options,
+) -> None:
+    """Configure a COSFIRE filter bank from prototype galaxies and save it as JSON.
+
+    With --dataset, draws --per-class prototypes of every class from --split (reproducibly,
+    with --seed) and configures one filter on each at its image centre. With --prototype,
+    configures one filter on one image.
+    """
+    from tqdm import tqdm
+
+    from cosfire.bank import FilterBank, configure_bank
+    from cosfire.configure import configure_with
+    from cosfire.images import load_image
+    from cosfire.preprocess import preprocess
+
+    if (dataset_source is None) == (prototype is None):
+        raise click.UsageError("give exactly one of --dataset or --prototype")
+    config, preprocessing, rotations = build_filter_config(options)
+    if prototype is not None:
+        image = preprocess(load_image(prototype), preprocessing)
+        point = parse_point(center, name="center") if center else None
+        bank_filter = configure_with(image, point, config, label=label, source=str(prototype))
+        bank = FilterBank(
+            filters=(bank_filter,),
+            class_names=(label,) if label else (),
+            filter_class=(0,) if label else (-1,),
+            filter_index=(0,),
+            preprocessing=preprocessing,
+            rotations_deg=rotations,
+            metadata={"config": config.to_dict(), "prototype": str(prototype)},
+        )
+    else:
+        if center:
+            raise click.UsageError("--center applies to --prototype only")
+        from cosfire.datasets import open_dataset
+
+        dataset = open_dataset(dataset_source)
+        items = dataset.items(split)
+        with tqdm(
+            total=per_class * len(dataset.class_names), desc="configure", unit="filter"
+        ) as bar:
+            bank = configure_bank(
+                items,
+                [item.label for item in items],
+                class_names=dataset.class_names,
+                per_class=per_class,
+                seed=seed,
+                config=config,
+                preprocessing=preprocessing,
+                rotations_deg=rotations,
+                read=dataset.read,
+                sources=[item.path for item in items],
+                progress=bar.update,
+            )
+        bank.metadata.update({"dataset": str(dataset.source), "split": split})
+    bank.save(output)
+    tuples = [len(f.tuples) for f in bank.filters]
+    click.echo(
+        f"wrote {output}: {bank.n_filters} filters "
+        f"({min(tuples)}-{max(tuples)} tuples, mean {sum(tuples) / len(tuples):.1f}), "
+        f"{len(rotations)} rotations, sha256 {bank.sha256[:12]}"
+    )
