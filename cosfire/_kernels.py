@@ -1,11 +1,12 @@
 """Compiled inner loop: the maximum response of every filter of a plan on one image.
 
 The response of a filter is zero wherever any tuple's shifted map is zero, so it can only be
-positive at pixels where its sparsest tuple is non-zero. For every rotation the kernel walks
-the non-zero pixels of that tuple's map (its *support*; for a sub-pixel shift, every pixel
-whose four interpolation neighbours include one), looks the other tuples up at their shifts
-(sparsest first, so that most candidates fail at the first look-up) and stops a candidate as
-soon as an upper bound on its final value cannot beat the best value found so far.
+positive where its sparsest tuple is non-zero. For every rotation the kernel walks the pixels
+where that tuple (the *anchor*) is non-zero: the non-zero pixels of its map for whole-pixel
+shifts, or the 2x2 blocks holding a non-zero pixel for sub-pixel (bilinear) shifts. At each
+candidate it looks the other tuples up at their shifts (sparsest first, so that most
+candidates fail at the first look-up) and stops as soon as an upper bound on the candidate's
+final value cannot beat the best value found so far.
 """
 
 from __future__ import annotations
@@ -19,12 +20,17 @@ __all__ = ["filter_maxima"]
 
 
 @numba.njit(cache=True, nogil=True, inline="always")
-def _read_log(maps, log_maps, m, y, x, fy, fx, height, width):  # pragma: no cover - compiled
+def _read_log(
+    maps, log_maps, block_any, m, y, x, fy, fx, height, width
+):  # pragma: no cover - compiled
     """Log of map ``m`` at ``(y + fy, x + fx)`` (bilinear), ``-inf`` where zero or outside."""
     if fy == 0.0 and fx == 0.0:
         if y < 0 or y >= height or x < 0 or x >= width:
             return -np.inf
         return log_maps[m, y, x]
+    # block_any[m, y + 1, x + 1]: is any of the four pixels (y..y+1, x..x+1) non-zero?
+    if y < -1 or y >= height or x < -1 or x >= width or not block_any[m, y + 1, x + 1]:
+        return -np.inf
     total = 0.0
     for corner in range(4):
         row_step = corner >> 1
@@ -43,13 +49,18 @@ def _read_log(maps, log_maps, m, y, x, fy, fx, height, width):  # pragma: no cov
 def filter_maxima(
     maps: np.ndarray,
     log_maps: np.ndarray,
+    block_any: np.ndarray,
     support_start: np.ndarray,
     support_rows: np.ndarray,
     support_cols: np.ndarray,
+    block_start: np.ndarray,
+    block_rows: np.ndarray,
+    block_cols: np.ndarray,
     map_max_log: np.ndarray,
     tuple_start: np.ndarray,
     tuple_weight: np.ndarray,
     tuple_map: np.ndarray,
+    tuple_whole: np.ndarray,
     tuple_dy: np.ndarray,
     tuple_dx: np.ndarray,
     tuple_fy: np.ndarray,
@@ -65,9 +76,6 @@ def filter_maxima(
     width = log_maps.shape[2]
     n_variants = tuple_map.shape[1]
     n_rotations = tuple_dy.shape[2]
-    visited = np.zeros((height, width), dtype=np.int64)
-    whole_plan = not (np.any(tuple_fy != 0.0) or np.any(tuple_fx != 0.0))
-    token = 0
     for f in range(tuple_start.size - 1):
         first = tuple_start[f]
         n_parts = tuple_start[f + 1] - first
@@ -78,7 +86,10 @@ def filter_maxima(
             empty = False
             for k in range(n_parts):
                 m = tuple_map[first + k, v]
-                counts[k] = support_start[m + 1] - support_start[m]
+                if tuple_whole[first + k, v]:
+                    counts[k] = support_start[m + 1] - support_start[m]
+                else:
+                    counts[k] = block_start[m + 1] - block_start[m]
                 if counts[k] == 0:
                     empty = True
             if empty:
@@ -97,72 +108,69 @@ def filter_maxima(
                 anchor_dx = tuple_dx[anchor, v, r]
                 anchor_fy = tuple_fy[anchor, v, r]
                 anchor_fx = tuple_fx[anchor, v, r]
-                whole_pixel = anchor_fy == 0.0 and anchor_fx == 0.0
-                token += 1
-                for corner in range(1 if whole_pixel else 4):
-                    row_step = corner >> 1
-                    col_step = corner & 1
-                    corner_weight = (anchor_fy if row_step else 1.0 - anchor_fy) * (
-                        anchor_fx if col_step else 1.0 - anchor_fx
-                    )
-                    if corner_weight <= 0.0:
+                anchor_whole = anchor_fy == 0.0 and anchor_fx == 0.0
+                if anchor_whole:
+                    first_site = support_start[anchor_map]
+                    last_site = support_start[anchor_map + 1]
+                    site_rows = support_rows
+                    site_cols = support_cols
+                else:
+                    first_site = block_start[anchor_map]
+                    last_site = block_start[anchor_map + 1]
+                    site_rows = block_rows
+                    site_cols = block_cols
+                for s in range(first_site, last_site):
+                    y = site_rows[s] - anchor_dy
+                    x = site_cols[s] - anchor_dx
+                    if y < 0 or y >= height or x < 0 or x >= width:
                         continue
-                    for s in range(support_start[anchor_map], support_start[anchor_map + 1]):
-                        y = support_rows[s] - anchor_dy - row_step
-                        x = support_cols[s] - anchor_dx - col_step
-                        if y < 0 or y >= height or x < 0 or x >= width:
-                            continue
-                        if not whole_pixel:
-                            if visited[y, x] == token:
-                                continue
-                            visited[y, x] = token
-                        if whole_pixel:
-                            value = (
-                                anchor_weight * log_maps[anchor_map, y + anchor_dy, x + anchor_dx]
-                            )
+                    if anchor_whole:
+                        value = anchor_weight * log_maps[anchor_map, site_rows[s], site_cols[s]]
+                    else:
+                        value = anchor_weight * _read_log(
+                            maps,
+                            log_maps,
+                            block_any,
+                            anchor_map,
+                            site_rows[s],
+                            site_cols[s],
+                            anchor_fy,
+                            anchor_fx,
+                            height,
+                            width,
+                        )
+                    if value + bound[1] <= best:
+                        continue
+                    alive = True
+                    for k in range(1, n_parts):
+                        t = order[k]
+                        yy = y + tuple_dy[t, v, r]
+                        xx = x + tuple_dx[t, v, r]
+                        if tuple_whole[t, v]:
+                            if yy < 0 or yy >= height or xx < 0 or xx >= width:
+                                alive = False
+                                break
+                            looked_up = log_maps[tuple_map[t, v], yy, xx]
                         else:
-                            value = anchor_weight * _read_log(
+                            looked_up = _read_log(
                                 maps,
                                 log_maps,
-                                anchor_map,
-                                y + anchor_dy,
-                                x + anchor_dx,
-                                anchor_fy,
-                                anchor_fx,
+                                block_any,
+                                tuple_map[t, v],
+                                yy,
+                                xx,
+                                tuple_fy[t, v, r],
+                                tuple_fx[t, v, r],
                                 height,
                                 width,
                             )
-                        if value + bound[1] <= best:
-                            continue
-                        alive = True
-                        for k in range(1, n_parts):
-                            t = order[k]
-                            if whole_plan:
-                                yy = y + tuple_dy[t, v, r]
-                                xx = x + tuple_dx[t, v, r]
-                                if yy < 0 or yy >= height or xx < 0 or xx >= width:
-                                    alive = False
-                                    break
-                                looked_up = log_maps[tuple_map[t, v], yy, xx]
-                            else:
-                                looked_up = _read_log(
-                                    maps,
-                                    log_maps,
-                                    tuple_map[t, v],
-                                    y + tuple_dy[t, v, r],
-                                    x + tuple_dx[t, v, r],
-                                    tuple_fy[t, v, r],
-                                    tuple_fx[t, v, r],
-                                    height,
-                                    width,
-                                )
-                            if looked_up == -np.inf:
-                                alive = False
-                                break
-                            value += tuple_weight[t] * looked_up
-                            if value + bound[k + 1] <= best:
-                                alive = False
-                                break
-                        if alive and value > best:
-                            best = value
+                        if looked_up == -np.inf:
+                            alive = False
+                            break
+                        value += tuple_weight[t] * looked_up
+                        if value + bound[k + 1] <= best:
+                            alive = False
+                            break
+                    if alive and value > best:
+                        best = value
         out[f] = np.exp(best) if best > -np.inf else 0.0

@@ -67,6 +67,8 @@ class ApplicationPlan:
         part for bilinear shifts).
     tuple_fy, tuple_fx : float64 (T, V, R)
         Sub-pixel fractions in [0, 1) of the offsets (all 0 for whole-pixel shifts).
+    tuple_whole : bool (T, V)
+        Whether a tuple's offsets are whole pixels at every rotation of a variant.
     t3 : float64 (F,)
         Output threshold of each filter (response maps only).
     """
@@ -79,6 +81,7 @@ class ApplicationPlan:
     tuple_dx: np.ndarray
     tuple_fy: np.ndarray
     tuple_fx: np.ndarray
+    tuple_whole: np.ndarray
     t3: np.ndarray
     rotations_deg: tuple[float, ...]
     scales: tuple[float, ...]
@@ -177,6 +180,7 @@ def make_plan(
         tuple_dx=np.asarray(dxs, dtype=np.int64),
         tuple_fy=np.asarray(fys, dtype=np.float64),
         tuple_fx=np.asarray(fxs, dtype=np.float64),
+        tuple_whole=np.all((np.asarray(fys) == 0) & (np.asarray(fxs) == 0), axis=2),
         t3=np.asarray(t3, dtype=np.float64),
         rotations_deg=tuple(float(d) for d in rotations_deg),
         scales=tuple(float(s) for s in scales),
@@ -194,6 +198,12 @@ class ResponseMaps:
         Every blurred map.
     log_maps : float64 (M, H, W)
         Natural log of every blurred map; ``-inf`` where the map is 0.
+    block_any : bool (M, H + 1, W + 1)
+        ``block_any[m, y + 1, x + 1]`` says whether any of the pixels ``(y..y+1, x..x+1)`` of
+        map m is non-zero (a one-read zero test for bilinear look-ups).
+    block_start, block_rows, block_cols : int64
+        The blocks of map m with a non-zero pixel are ``block_start[m]:block_start[m + 1]``,
+        given by their top-left corner ``(y, x)``, ``-1 <= y < H``, ``-1 <= x < W``.
     support_start : int64 (M + 1,)
         Non-zero pixels of map m are ``support_start[m]:support_start[m + 1]`` of the next two.
     support_rows, support_cols : int64 (N,)
@@ -203,9 +213,13 @@ class ResponseMaps:
 
     maps: np.ndarray
     log_maps: np.ndarray
+    block_any: np.ndarray
     support_start: np.ndarray
     support_rows: np.ndarray
     support_cols: np.ndarray
+    block_start: np.ndarray
+    block_rows: np.ndarray
+    block_cols: np.ndarray
     map_max_log: np.ndarray
 
 
@@ -219,7 +233,9 @@ def compute_maps(plan: ApplicationPlan, image: np.ndarray) -> ResponseMaps:
     thresholded: dict[tuple[Channel, float], np.ndarray] = {}
     maps = np.empty((len(plan.map_keys),) + grey.shape, dtype=np.float64)
     log_maps = np.empty_like(maps)
+    block_any = np.zeros((len(plan.map_keys), grey.shape[0] + 1, grey.shape[1] + 1), dtype=bool)
     starts, rows, cols, max_logs = [0], [], [], []
+    block_starts, block_rows, block_cols = [0], [], []
     for index, key in enumerate(plan.map_keys):
         source = thresholded.get((key.channel, key.t1))
         if source is None:
@@ -228,6 +244,17 @@ def compute_maps(plan: ApplicationPlan, image: np.ndarray) -> ResponseMaps:
         blurred = blurred_response(source, key.radius, key.blur)
         maps[index] = blurred
         positive = blurred > 0
+        # pixel (r, c) is a corner of the blocks starting at (r-1..r, c-1..c), i.e. of
+        # block_any entries (r..r+1, c..c+1)
+        corner_of = block_any[index]
+        corner_of[:-1, :-1] |= positive
+        corner_of[1:, :-1] |= positive
+        corner_of[:-1, 1:] |= positive
+        corner_of[1:, 1:] |= positive
+        corner_rows, corner_cols = np.nonzero(corner_of)
+        block_rows.append(corner_rows - 1)
+        block_cols.append(corner_cols - 1)
+        block_starts.append(block_starts[-1] + corner_rows.size)
         log_map = log_maps[index]
         log_map.fill(-np.inf)
         np.log(blurred, out=log_map, where=positive)
@@ -239,8 +266,12 @@ def compute_maps(plan: ApplicationPlan, image: np.ndarray) -> ResponseMaps:
     return ResponseMaps(
         maps=maps,
         log_maps=log_maps,
+        block_any=block_any,
         support_start=np.asarray(starts, dtype=np.int64),
         support_rows=np.concatenate(rows).astype(np.int64),
         support_cols=np.concatenate(cols).astype(np.int64),
+        block_start=np.asarray(block_starts, dtype=np.int64),
+        block_rows=np.concatenate(block_rows).astype(np.int64),
+        block_cols=np.concatenate(block_cols).astype(np.int64),
         map_max_log=np.asarray(max_logs, dtype=np.float64),
     )
