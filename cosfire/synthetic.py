@@ -69,7 +69,9 @@ def _jet(
         col += 1.2 * math.cos(angle)
         amplitude = brightness[0] + (brightness[1] - brightness[0]) * fraction
         sigma = width[0] + (width[1] - width[0]) * fraction
-        components.append((row, col, amplitude * rng.uniform(0.8, 1.2), sigma))
+        # overlapping components along the path add up; scale so the ridge peaks at amplitude
+        overlap = min(1.0, 1.2 / (2.5 * sigma))
+        components.append((row, col, amplitude * overlap * rng.uniform(0.8, 1.2), sigma))
     return components
 
 
