@@ -80,7 +80,7 @@ def main() -> None:
     parser.add_argument("--backend", default="loky")
     parser.add_argument("--shift", choices=["bilinear", "round"], default="bilinear")
     parser.add_argument("--limit", type=int, default=0, help="describe only this many images")
-    parser.add_argument("--reference-pairs", type=int, default=4)
+    parser.add_argument("--reference-pairs", type=int, default=8)
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--json", action="store_true", help="print JSON instead of a table")
     args = parser.parse_args()
