@@ -82,6 +82,15 @@ def resolve_inputs(inputs: tuple[str, ...], split: str | None):
     default="loky",
     show_default=True,
 )
+@click.option(
+    "--on-error",
+    type=click.Choice(["fail", "skip"]),
+    default="fail",
+    show_default=True,
+    help="Stop at the first bad image, or skip bad images and list them in <output>.skipped.tsv.",
+)
+@click.option("--chunk-size", type=click.IntRange(min=1), default=32, show_default=True,
+              help="Images per task and per checkpoint.")  # fmt: skip
 @click.option("--quiet", is_flag=True, help="No progress bar.")
 def describe(
     bank_path: Path,
@@ -90,37 +99,85 @@ def describe(
     output: Path,
     jobs: int,
     backend: str,
+    on_error: str,
+    chunk_size: int,
     quiet: bool,
 ) -> None:
     """Describe INPUT images with the bank's filters and write a descriptor file.
 
     INPUT is image files, a folder of images, a folder with one sub-folder per class, or a
-    dataset zip/folder with --split.
+    dataset zip/folder with --split. Finished chunks are kept in <output>.partial/ until the
+    file is written, so an interrupted run started again resumes where it stopped.
     """
+    import shutil
+
     from tqdm import tqdm
 
     from cosfire.bank import load_bank
-    from cosfire.descriptor import describe as describe_images
+    from cosfire.descriptor import describe_report
     from cosfire.descriptor_file import DescriptorSet, save_descriptors
 
     bank = load_bank(bank_path)
     items, read, class_names, labels, paths = resolve_inputs(inputs, split)
+    checkpoint = output.with_name(output.name + ".partial")
+    if backend == "dask":
+        _connect_dask()
     with tqdm(total=len(items), desc="describe", unit="img", disable=quiet) as bar:
-        descriptors = describe_images(
-            bank, items, read=read, n_jobs=jobs, backend=backend, progress=bar.update
+        report = describe_report(
+            bank,
+            items,
+            read=read,
+            n_jobs=jobs,
+            backend=backend,
+            chunk_size=chunk_size,
+            progress=bar.update,
+            on_error="skip" if on_error == "skip" else "raise",
+            checkpoint=checkpoint,
         )
+    keep = report.ok
     descriptor_set = DescriptorSet(
-        descriptors=descriptors,
-        labels=labels,
+        descriptors=report.descriptors[keep],
+        labels=[label for label, kept in zip(labels, keep, strict=True) if kept],
         class_names=class_names,
-        paths=paths,
+        paths=[path for path, kept in zip(paths, keep, strict=True) if kept],
         bank_sha256=bank.sha256,
         filter_class=bank.filter_class,
         filter_index=bank.filter_index,
     )
     save_descriptors(descriptor_set, output)
+    shutil.rmtree(checkpoint, ignore_errors=True)
+    if report.resumed:
+        click.echo(f"resumed {report.resumed} images from an earlier interrupted run")
+    if report.failed:
+        from cosfire._atomic import atomic_write
+
+        skipped = output.with_name(output.stem + ".skipped.tsv")
+        with atomic_write(skipped, "w") as handle:
+            handle.write("path\treason\n")
+            for index, reason in report.failed:
+                handle.write(f"{paths[index]}\t{' '.join(reason.split())}\n")
+        click.echo(f"skipped {len(report.failed)} images that could not be described: {skipped}")
+    descriptors = descriptor_set.descriptors
     silent = int((descriptors.max(axis=1) == 0).sum()) if len(descriptors) else 0
     click.echo(
         f"wrote {output}: {descriptor_set.n_images} images x {descriptor_set.n_filters} filters"
         + (f" ({silent} images with no filter response)" if silent else "")
     )
+
+
+def _connect_dask() -> None:
+    """Use the dask cluster named by DASK_SCHEDULER_ADDRESS, or start a local one."""
+    import os
+
+    try:
+        from dask.distributed import Client
+    except ImportError:
+        raise click.UsageError(
+            "--backend dask needs dask.distributed: pip install 'cosfire-hash[dask]'"
+        ) from None
+    global _DASK_CLIENT
+    address = os.environ.get("DASK_SCHEDULER_ADDRESS")
+    _DASK_CLIENT = Client(address) if address else Client(processes=True, dashboard_address=None)
+
+
+_DASK_CLIENT = None  # kept alive while the command runs; joblib finds it as the default client

@@ -9,18 +9,32 @@ parallel with joblib, in chunks.
 
 from __future__ import annotations
 
+import hashlib
+import os
 from collections.abc import Callable, Sequence
-from typing import Any
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Literal
 
 import numpy as np
 from joblib import Parallel, delayed
 
+from cosfire._atomic import atomic_write
 from cosfire._kernels import filter_maxima
 from cosfire.bank import FilterBank
 from cosfire.plan import ApplicationPlan, compute_maps
-from cosfire.preprocess import Preprocessing, preprocess
+from cosfire.preprocess import preprocess
 
-__all__ = ["describe", "describe_image", "plan_maxima"]
+__all__ = [
+    "DescribeReport",
+    "ImageTooSmallError",
+    "describe",
+    "describe_image",
+    "describe_report",
+    "min_image_px",
+    "plan_maxima",
+    "prepare_image",
+]
 
 
 def plan_maxima(plan: ApplicationPlan, image: np.ndarray) -> np.ndarray:
@@ -54,6 +68,42 @@ def plan_maxima(plan: ApplicationPlan, image: np.ndarray) -> np.ndarray:
     return maxima.astype(np.float32)
 
 
+class ImageTooSmallError(ValueError):
+    """An image is smaller than the pattern the bank's filters look for."""
+
+
+def min_image_px(bank: FilterBank) -> int:
+    """Return the smallest image side that can hold the bank's largest filter (pixels)."""
+    largest_rho = max(bank_filter.support_radius for bank_filter in bank.filters)
+    return 2 * int(np.ceil(largest_rho * max(bank.scales))) + 1
+
+
+def prepare_image(bank: FilterBank, image: np.ndarray, *, name: str = "image") -> np.ndarray:
+    """Return ``image`` preprocessed for ``bank``, after checking it can be described.
+
+    Raises
+    ------
+    ValueError
+        For a non-2-D image or one with NaN/inf.
+    ImageTooSmallError
+        For an image smaller than the bank's filters.
+    """
+    values = np.asarray(image)
+    if values.ndim != 2:
+        raise ValueError(f"{name} has shape {values.shape}; a 2-D grey image is needed")
+    if not np.all(np.isfinite(values)):
+        raise ValueError(f"{name} contains NaN or inf pixels; replace them (e.g. with 0) first")
+    prepared = preprocess(values, bank.preprocessing)
+    needed = min_image_px(bank)
+    if min(prepared.shape) < needed:
+        raise ImageTooSmallError(
+            f"{name} is {prepared.shape[0]}x{prepared.shape[1]} px after preprocessing, smaller "
+            f"than the bank's filters ({needed} px across); use larger cutouts or configure a "
+            "bank with smaller --rhos"
+        )
+    return prepared
+
+
 def describe_image(bank: FilterBank, image: np.ndarray) -> np.ndarray:
     """Return the descriptor of one image: preprocessed, then one maximum per filter.
 
@@ -68,20 +118,159 @@ def describe_image(bank: FilterBank, image: np.ndarray) -> np.ndarray:
     >>> describe_image(bank, blob).shape
     (1,)
     """
-    return plan_maxima(bank.plan, preprocess(image, bank.preprocessing))
+    return plan_maxima(bank.plan, prepare_image(bank, image))
+
+
+@dataclass(frozen=True, eq=False)
+class DescribeReport:
+    """Descriptors of many images, with the images that could not be described.
+
+    Attributes
+    ----------
+    descriptors : float32 (n, F)
+        One row per input; rows of failed inputs are NaN.
+    failed : tuple of (int, str)
+        Index and reason of every input that failed (with ``on_error="skip"``).
+    resumed : int
+        Inputs whose rows came from an earlier, interrupted run's checkpoint.
+    """
+
+    descriptors: np.ndarray
+    failed: tuple[tuple[int, str], ...]
+    resumed: int = 0
+
+    @property
+    def ok(self) -> np.ndarray:
+        """Boolean mask of the inputs that were described."""
+        mask = np.ones(len(self.descriptors), dtype=bool)
+        mask[[index for index, _ in self.failed]] = False
+        return mask
+
+
+def _item_name(item: Any) -> str:
+    if isinstance(item, np.ndarray):
+        return f"array of shape {item.shape}"
+    return str(getattr(item, "path", item))
 
 
 def _describe_chunk(
-    plan: ApplicationPlan,
-    preprocessing: Preprocessing,
+    bank: FilterBank,
     items: Sequence[Any],
     read: Callable[[Any], np.ndarray] | None,
-) -> np.ndarray:
-    rows = np.zeros((len(items), plan.n_filters), dtype=np.float32)
+    on_error: str,
+) -> tuple[np.ndarray, list[tuple[int, str]]]:
+    rows = np.zeros((len(items), bank.n_filters), dtype=np.float32)
+    failed: list[tuple[int, str]] = []
     for row, item in enumerate(items):
-        image = read(item) if read is not None else item
-        rows[row] = plan_maxima(plan, preprocess(image, preprocessing))
-    return rows
+        try:
+            image = read(item) if read is not None else item
+            prepared = prepare_image(bank, image, name=f"'{_item_name(item)}'")
+        except (ValueError, OSError) as error:
+            if on_error == "raise":
+                raise
+            rows[row] = np.nan
+            failed.append((row, str(error)))
+            continue
+        rows[row] = plan_maxima(bank.plan, prepared)
+    return rows, failed
+
+
+def _chunk_key(bank_sha256: str, items: Sequence[Any]) -> str:
+    digest = hashlib.sha256(bank_sha256.encode())
+    for item in items:
+        if isinstance(item, np.ndarray):
+            digest.update(np.ascontiguousarray(item).tobytes())
+        else:
+            digest.update(repr(item).encode())
+    return digest.hexdigest()[:16]
+
+
+def _load_chunk(path: Path) -> tuple[np.ndarray, list[tuple[int, str]]] | None:
+    try:
+        with np.load(path, allow_pickle=False) as stored:
+            return stored["rows"], list(
+                zip(stored["failed_rows"].tolist(), stored["failed_reasons"].tolist(), strict=True)
+            )
+    except (OSError, ValueError, KeyError):
+        return None  # a damaged checkpoint is recomputed
+
+
+def _save_chunk(path: Path, rows: np.ndarray, failed: list[tuple[int, str]]) -> None:
+    with atomic_write(path, "wb") as handle:
+        np.savez(
+            handle,
+            rows=rows,
+            failed_rows=np.array([i for i, _ in failed], dtype=np.int64),
+            failed_reasons=np.array([r for _, r in failed], dtype=str),
+        )
+
+
+def describe_report(
+    bank: FilterBank,
+    images: Sequence[Any],
+    *,
+    read: Callable[[Any], np.ndarray] | None = None,
+    n_jobs: int = 1,
+    backend: str = "loky",
+    chunk_size: int = 32,
+    progress: Callable[[int], None] | None = None,
+    on_error: Literal["raise", "skip"] = "raise",
+    checkpoint: str | os.PathLike[str] | None = None,
+) -> DescribeReport:
+    """Describe ``images`` like :func:`describe`, keeping going past bad inputs if asked.
+
+    Parameters
+    ----------
+    on_error : {"raise", "skip"}
+        Stop at the first unreadable or undescribable input, or record it and go on (its row
+        is NaN and it is listed in ``failed``).
+    checkpoint : path, optional
+        A folder where every finished chunk is saved; a run over the same bank and inputs
+        that finds a chunk there takes it instead of recomputing it, so an interrupted run
+        resumes where it stopped.
+
+    Other parameters are those of :func:`describe`.
+    """
+    if chunk_size < 1:
+        raise ValueError(f"chunk_size must be >= 1, got {chunk_size}")
+    if on_error not in ("raise", "skip"):
+        raise ValueError(f"on_error must be 'raise' or 'skip', got {on_error!r}")
+    _ = bank.plan  # build the plan once, before the bank is shipped to workers
+    starts = list(range(0, len(images), chunk_size))
+    chunks = [images[start : start + chunk_size] for start in starts]
+    folder = Path(checkpoint) if checkpoint is not None else None
+    paths: list[Path | None] = [None] * len(chunks)
+    done: dict[int, tuple[np.ndarray, list[tuple[int, str]]]] = {}
+    if folder is not None:
+        folder.mkdir(parents=True, exist_ok=True)
+        for index, chunk in enumerate(chunks):
+            paths[index] = folder / f"chunk-{index:06d}-{_chunk_key(bank.sha256, chunk)}.npz"
+            stored = _load_chunk(paths[index]) if paths[index].is_file() else None
+            if stored is not None and len(stored[0]) == len(chunk):
+                done[index] = stored
+    resumed = sum(len(chunks[i]) for i in done)
+    if progress is not None and resumed:
+        progress(resumed)
+    todo = [i for i in range(len(chunks)) if i not in done]
+    if n_jobs == 1:
+        results = (_describe_chunk(bank, chunks[i], read, on_error) for i in todo)
+    else:
+        results = Parallel(n_jobs=n_jobs, backend=backend, return_as="generator")(
+            delayed(_describe_chunk)(bank, chunks[i], read, on_error) for i in todo
+        )
+    for index, result in zip(todo, results, strict=True):
+        done[index] = result
+        if paths[index] is not None:
+            _save_chunk(paths[index], *result)
+        if progress is not None:
+            progress(len(result[0]))
+    if not chunks:
+        return DescribeReport(np.zeros((0, bank.n_filters), dtype=np.float32), ())
+    descriptors = np.concatenate([done[i][0] for i in range(len(chunks))], axis=0)
+    failed = tuple(
+        (starts[i] + row, reason) for i in range(len(chunks)) for row, reason in done[i][1]
+    )
+    return DescribeReport(descriptors, failed, resumed)
 
 
 def describe(
@@ -114,6 +303,12 @@ def describe(
     progress : callable, optional
         Called with the number of images finished after every chunk.
 
+    Raises
+    ------
+    ValueError
+        For the first input that cannot be read or described (see :func:`describe_report`
+        to skip such inputs instead).
+
     Examples
     --------
     >>> import numpy as np
@@ -125,21 +320,12 @@ def describe(
     >>> describe(bank, [blob, np.zeros_like(blob)]).shape
     (2, 1)
     """
-    if chunk_size < 1:
-        raise ValueError(f"chunk_size must be >= 1, got {chunk_size}")
-    plan = bank.plan
-    chunks = [images[start : start + chunk_size] for start in range(0, len(images), chunk_size)]
-    if not chunks:
-        return np.zeros((0, bank.n_filters), dtype=np.float32)
-    if n_jobs == 1:
-        results = (_describe_chunk(plan, bank.preprocessing, chunk, read) for chunk in chunks)
-    else:
-        results = Parallel(n_jobs=n_jobs, backend=backend, return_as="generator")(
-            delayed(_describe_chunk)(plan, bank.preprocessing, chunk, read) for chunk in chunks
-        )
-    blocks = []
-    for block in results:
-        blocks.append(block)
-        if progress is not None:
-            progress(len(block))
-    return np.concatenate(blocks, axis=0)
+    return describe_report(
+        bank,
+        images,
+        read=read,
+        n_jobs=n_jobs,
+        backend=backend,
+        chunk_size=chunk_size,
+        progress=progress,
+    ).descriptors
