@@ -70,6 +70,15 @@ def synth(output: Path, per_class: int | None, size: int, seed: int) -> None:
     click.echo(str(folder))
 
 
+def _register_import_mat() -> None:
+    from cli.import_mat_cmd import import_mat
+
+    data.add_command(import_mat)
+
+
+_register_import_mat()
+
+
 @data.command()
 @click.argument("source")
 def info(source: str) -> None:

@@ -21,6 +21,7 @@ COMMANDS: dict[str, str] = {
     "describe": "cli.describe_cmd:describe",
     "data": "cli.data_cmd:data",
     "explain": "cli.explain_cmd:explain",
+    "train": "cli.train_cmd:train",
 }
 
 #: exceptions that carry a message meant for the user

@@ -1,3 +1,40 @@
-"""Learned binary hash codes for COSFIRE descriptors (the only package that imports torch)."""
+"""Learned binary hash codes for COSFIRE descriptors (the only package that imports torch).
 
-__all__: list[str] = []
+Examples
+--------
+>>> import numpy as np
+>>> from hashing import TrainingConfig, train_hashing
+>>> rng = np.random.default_rng(0)
+>>> x = rng.random((60, 8), dtype=np.float32); y = np.repeat([0, 1, 2], 20); x[:, 0] += y
+>>> model, history = train_hashing(x, y, x, y, config=TrainingConfig(bits=4, epochs=3))
+>>> model.encode(x).shape
+(60, 4)
+"""
+
+from hashing.losses import DSHLoss, TripletLoss, dsh_loss, triplet_loss
+from hashing.model import MODEL_FORMAT_VERSION, HashingModel, load_model
+from hashing.network import HashingNetwork, NetworkConfig
+from hashing.training import (
+    TrainingConfig,
+    TrainingHistory,
+    codes_map,
+    stratified_split,
+    train_hashing,
+)
+
+__all__ = [
+    "MODEL_FORMAT_VERSION",
+    "DSHLoss",
+    "HashingModel",
+    "HashingNetwork",
+    "NetworkConfig",
+    "TrainingConfig",
+    "TrainingHistory",
+    "TripletLoss",
+    "codes_map",
+    "dsh_loss",
+    "load_model",
+    "stratified_split",
+    "train_hashing",
+    "triplet_loss",
+]

@@ -1,0 +1,143 @@
+"""Hashing: losses by hand, reproducible training, model files, clear errors."""
+
+from __future__ import annotations
+
+import importlib
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+
+import hashing
+from hashing import (
+    DSHLoss,
+    HashingModel,
+    TrainingConfig,
+    dsh_loss,
+    load_model,
+    train_hashing,
+    triplet_loss,
+)
+from hashing.network import HashingNetwork, NetworkConfig
+
+
+def test_import_hashing_is_this_project() -> None:
+    # PyPI has an unrelated distribution called "hashing" (and one called "retrieval").
+    assert Path(hashing.__file__).resolve().parent.parent == Path(__file__).resolve().parents[1]
+    retrieval = importlib.import_module("retrieval")
+    assert hasattr(retrieval, "HammingIndex") or hasattr(retrieval, "__all__")
+    assert Path(retrieval.__file__).resolve().parent.parent == Path(__file__).resolve().parents[1]
+
+
+def test_dsh_loss_on_three_samples_by_hand() -> None:
+    # u0 = (1, 1), u1 = (1, -1), u2 = (0.5, 1); labels 0, 0, 1; margin 4; alpha 0.1
+    u = torch.tensor([[1.0, 1.0], [1.0, -1.0], [0.5, 1.0]])
+    labels = torch.tensor([0, 0, 1])
+    # squared distances: d01 = 4, d02 = 0.25, d12 = 4.25
+    # similar pair (0,1): 0.5 * 4 = 2, counted twice (0,1) and (1,0) -> 4
+    # dissimilar (0,2): 0.5 * max(4 - 0.25, 0) = 1.875, twice -> 3.75
+    # dissimilar (1,2): 0.5 * max(4 - 4.25, 0) = 0, twice -> 0
+    # pair mean = (4 + 3.75) / 9 = 0.861111
+    # q = (| |u| - 1 |).sum(1) = (0, 0, 0.5); regulariser = alpha * 2 * mean(q) = 0.1 * 2 * 1/6
+    expected = (4 + 3.75) / 9 + 0.1 * 2 * (0.5 / 3)
+    assert float(dsh_loss(u, labels, margin=4.0, alpha=0.1)) == pytest.approx(expected)
+    assert float(DSHLoss(margin=4.0, alpha=0.1)(u, labels)) == pytest.approx(expected)
+    # default margin is 2k = 4 for k = 2 bits
+    assert float(DSHLoss(alpha=0.1)(u, labels)) == pytest.approx(expected)
+
+
+def test_triplet_loss_by_hand() -> None:
+    out = torch.tensor([[0.0], [1.0], [3.0]])
+    labels = torch.tensor([0, 0, 1])
+    # anchor 0: hardest positive d=1, nearest negative d=9 -> max(1 - 9 + 2, 0) = 0
+    # anchor 1: positive d=1, negative d=4 -> max(1 - 4 + 2, 0) = 0 ... margin 4: 1
+    # anchor 2: no positive -> not counted
+    assert float(triplet_loss(out, labels, margin=4.0)) == pytest.approx((0 + 1) / 2)
+    # batch_all: triplets (0,1,2): 1-9+4 <0 ; (1,0,2): 1-4+4 = 1 -> mean over positive = 1
+    assert float(triplet_loss(out, labels, margin=4.0, mining="batch_all")) == pytest.approx(1.0)
+
+
+def blobs(seed: int, n_per_class: int = 40, dim: int = 20) -> tuple[np.ndarray, np.ndarray]:
+    rng = np.random.default_rng(seed)
+    centres = np.random.default_rng(99).random((3, dim)) * 3
+    labels = np.repeat(np.arange(3), n_per_class)
+    values = centres[labels] + rng.normal(0, 0.6, (labels.size, dim))
+    return np.abs(values).astype(np.float32), labels
+
+
+CONFIG = TrainingConfig(bits=8, epochs=12, patience=12, batch_size=24, seed=3)
+
+
+def test_training_is_bit_for_bit_reproducible_and_learns() -> None:
+    x, y = blobs(0)
+    vx, vy = blobs(1, 10)
+    first, history = train_hashing(x, y, vx, vy, config=CONFIG)
+    second, _ = train_hashing(x, y, vx, vy, config=CONFIG)
+    for key, value in first.network.state_dict().items():
+        assert torch.equal(value, second.network.state_dict()[key]), key
+    assert np.array_equal(first.encode(vx), second.encode(vx))
+    other, _ = train_hashing(x, y, vx, vy, config=TrainingConfig(**{**CONFIG.to_dict(), "seed": 4}))
+    assert not np.array_equal(first.real_codes(vx), other.real_codes(vx))
+    assert history.best_valid_map > 0.8
+    assert len(history.valid_map) == len(history.train_loss) == history.epochs[-1]
+
+
+def test_threshold_sweep_is_stored(tmp_path: Path) -> None:
+    x, y = blobs(0)
+    config = TrainingConfig(**{**CONFIG.to_dict(), "threshold": "sweep", "epochs": 3})
+    model, history = train_hashing(x, y, x, y, config=config)
+    assert len(history.threshold_sweep) == 21
+    assert model.threshold == max(history.threshold_sweep, key=history.threshold_sweep.get)
+    loaded = load_model(model.save(tmp_path / "m.pt"))
+    assert loaded.threshold == model.threshold
+
+
+def test_model_file_round_trip_and_errors(tmp_path: Path) -> None:
+    x, y = blobs(0)
+    model, _ = train_hashing(
+        x, y, x, y, config=TrainingConfig(bits=5, epochs=2), bank_sha256="ab" * 32
+    )
+    path = model.save(tmp_path / "model.pt")
+    loaded = load_model(path)
+    assert loaded.bits == 5 and loaded.bank_sha256 == "ab" * 32
+    np.testing.assert_array_equal(loaded.encode(x), model.encode(x))
+    with pytest.raises(ValueError, match="descriptors of 20 values"):
+        loaded.encode(x[:, :7])
+    with pytest.raises(ValueError, match="NaN"):
+        loaded.encode(np.full((2, 20), np.nan, np.float32))
+    (tmp_path / "junk.pt").write_bytes(b"not a model")
+    with pytest.raises(ValueError, match="not a readable cosfire-hash model"):
+        load_model(tmp_path / "junk.pt")
+    header_newer = torch.load(path, weights_only=True)
+    header_newer["header"] = header_newer["header"].replace(
+        '"format_version": 1', '"format_version": 99'
+    )
+    torch.save(header_newer, tmp_path / "newer.pt")
+    with pytest.raises(ValueError, match="upgrade cosfire-hash"):
+        load_model(tmp_path / "newer.pt")
+
+
+def test_configuration_errors_are_clear() -> None:
+    with pytest.raises(ValueError, match="bits must be a positive integer"):
+        TrainingConfig(bits=0)
+    with pytest.raises(ValueError, match="bits"):
+        NetworkConfig(input_dim=3, bits=-1)
+    x, y = blobs(0)
+    with pytest.raises(ValueError, match="validation 7"):
+        train_hashing(x, y, x[:, :7], y, config=CONFIG)
+
+
+def test_standardisation_is_part_of_the_model(tmp_path: Path) -> None:
+    x, y = blobs(0)
+    config = TrainingConfig(**{**CONFIG.to_dict(), "normalisation": "l2+standard", "epochs": 2})
+    model, _ = train_hashing(x, y, x, y, config=config)
+    assert not torch.allclose(model.network.feature_std, torch.ones(20))
+    loaded = load_model(model.save(tmp_path / "m.pt"))
+    np.testing.assert_array_equal(loaded.real_codes(x), model.real_codes(x))
+
+
+def test_encode_of_an_untrained_model_has_the_right_shape() -> None:
+    model = HashingModel(HashingNetwork(NetworkConfig(input_dim=4, bits=36)))
+    codes = model.encode(np.ones((3, 4), np.float32))
+    assert codes.shape == (3, 36) and codes.dtype == bool
