@@ -210,7 +210,7 @@ def configure(
                 preprocessing=preprocessing,
                 rotations_deg=rotations,
                 read=dataset.read,
-                sources=[item.path for item in items],
+                sources=[dataset.name(item) for item in items],
                 progress=bar.update,
             )
         bank.metadata.update({"dataset": str(dataset.source), "split": split})

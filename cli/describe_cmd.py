@@ -40,7 +40,7 @@ def resolve_inputs(inputs: tuple[str, ...], split: str | None):
                 dataset.read,
                 dataset.class_names,
                 [item.label for item in items],
-                [item.path for item in items],
+                [dataset.name(item) for item in items],
             )
     if split is not None:
         raise click.UsageError("--split applies to a dataset zip or folder only")

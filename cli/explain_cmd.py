@@ -47,15 +47,11 @@ def explain(
 
 
 def _recorded_prototype(bank, source: str | None):
-    from cosfire.datasets import DatasetItem, open_dataset
-    from cosfire.images import load_image
+    from cosfire.datasets import read_source
 
-    if source and Path(source).is_file():
-        return load_image(source)
-    dataset_source = bank.metadata.get("dataset")
-    if source and dataset_source:
-        dataset = open_dataset(dataset_source)
-        return dataset.read(DatasetItem(source, -1, "", ""))
-    raise click.UsageError(
-        f"cannot find the prototype {source!r} of this filter; pass it with --prototype"
-    )
+    try:
+        return read_source(source or "")
+    except (FileNotFoundError, ValueError):
+        raise click.UsageError(
+            f"cannot read the prototype {source!r} of this filter; pass it with --prototype"
+        ) from None

@@ -22,6 +22,9 @@ COMMANDS: dict[str, str] = {
     "data": "cli.data_cmd:data",
     "explain": "cli.explain_cmd:explain",
     "train": "cli.train_cmd:train",
+    "index": "cli.index_cmd:index",
+    "search": "cli.search_cmd:search",
+    "evaluate": "cli.evaluate_cmd:evaluate",
 }
 
 #: exceptions that carry a message meant for the user

@@ -31,6 +31,8 @@ __all__ = [
     "fetch_first",
     "first_checksum",
     "open_dataset",
+    "read_source",
+    "source_name",
     "stratified_subset",
     "synthetic_dataset_path",
 ]
@@ -146,9 +148,41 @@ class GalaxyDataset:
             return load_image(data, name=f"{self.source}:{item.path}")
         return load_image(item.path)
 
+    def name(self, item: DatasetItem) -> str:
+        """Return a name for ``item`` that :func:`read_source` reads back anywhere."""
+        return source_name(self.source, item.path) if self.is_zip else item.path
+
     def read_many(self, items: Sequence[DatasetItem]) -> list[np.ndarray]:
         """Return the images of ``items`` in order."""
         return [self.read(item) for item in items]
+
+
+_ZIP_SEPARATOR = "::"
+
+
+def source_name(zip_path: str | os.PathLike[str], member: str) -> str:
+    """Return ``"<zip>::<member>"``, the name of an image inside a zip.
+
+    Examples
+    --------
+    >>> source_name("/data/galaxy_data.zip", "galaxy_data/test/FRI/a.png")
+    '/data/galaxy_data.zip::galaxy_data/test/FRI/a.png'
+    """
+    return f"{zip_path}{_ZIP_SEPARATOR}{member}"
+
+
+def read_source(name: str) -> np.ndarray:
+    """Return the image named by a file path or by ``"<zip>::<member>"``."""
+    zip_path, separator, member = str(name).partition(_ZIP_SEPARATOR)
+    if separator and zip_path.lower().endswith(".zip"):
+        if not Path(zip_path).is_file():
+            raise FileNotFoundError(f"zip '{zip_path}' (holding {member}) does not exist")
+        try:
+            data = _zip_handle(zip_path).read(member)
+        except KeyError:
+            raise FileNotFoundError(f"'{member}' is not in '{zip_path}'") from None
+        return load_image(data, name=name)
+    return load_image(name)
 
 
 def _index(source: Path) -> GalaxyDataset:

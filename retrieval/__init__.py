@@ -1,3 +1,47 @@
-"""Hamming-space retrieval: binary code indexes, top-k search and the papers' metrics."""
+"""Hamming-space retrieval: binary code indexes, archives, top-k search and the papers' metrics.
 
-__all__: list[str] = []
+Examples
+--------
+>>> import numpy as np
+>>> from retrieval import HammingIndex
+>>> index = HammingIndex(36)
+>>> index.add(np.random.default_rng(0).integers(0, 2, (100, 36)).astype(bool))
+>>> distances, ids = index.search(np.zeros((1, 36), dtype=bool), 5)
+>>> ids.shape
+(1, 5)
+"""
+
+from retrieval.archive import ARCHIVE_FORMAT_VERSION, Archive, load_archive, save_archive
+from retrieval.codes import as_packed, hamming_distances, n_bytes, pack_codes, unpack_codes
+from retrieval.index import HammingIndex
+from retrieval.metrics import (
+    average_precision_at_k,
+    distance_matrix,
+    mean_average_precision,
+    precision_at_k,
+    precision_recall_curve,
+    rank_database,
+    relevance,
+    retrieval_report,
+)
+
+__all__ = [
+    "ARCHIVE_FORMAT_VERSION",
+    "Archive",
+    "HammingIndex",
+    "as_packed",
+    "average_precision_at_k",
+    "distance_matrix",
+    "hamming_distances",
+    "load_archive",
+    "mean_average_precision",
+    "n_bytes",
+    "pack_codes",
+    "precision_at_k",
+    "precision_recall_curve",
+    "rank_database",
+    "relevance",
+    "retrieval_report",
+    "save_archive",
+    "unpack_codes",
+]

@@ -1,0 +1,50 @@
+"""Loading the filter bank and hashing model an archive was built with, verified by SHA-256."""
+
+from __future__ import annotations
+
+import hashlib
+from pathlib import Path
+
+import click
+
+__all__ = ["file_sha256", "archive_bank_and_model"]
+
+
+def file_sha256(path: Path) -> str:
+    """Return the SHA-256 of a file's bytes."""
+    digest = hashlib.sha256()
+    with open(path, "rb") as handle:
+        for block in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def _verified(
+    recorded_path: str, recorded_sha: str, override: Path | None, what: str, option: str
+) -> Path:
+    path = override if override is not None else Path(recorded_path)
+    if not path.is_file():
+        raise click.UsageError(
+            f"the archive's {what} '{recorded_path}' is not there; pass its current location "
+            f"with {option}"
+        )
+    if recorded_sha and file_sha256(path) != recorded_sha:
+        raise click.UsageError(
+            f"{what} '{path}' is not the one this archive was built with (SHA-256 differs); "
+            f"pass the right file with {option} or rebuild the archive"
+        )
+    return path
+
+
+def archive_bank_and_model(archive, bank_override: Path | None, model_override: Path | None):
+    """Return (FilterBank, HashingModel) of ``archive``, checking both files' SHA-256."""
+    from cosfire.bank import load_bank
+    from hashing.model import load_model
+
+    bank_path = _verified(
+        archive.bank_path, archive.bank_sha256, bank_override, "filter bank", "--bank"
+    )
+    model_path = _verified(
+        archive.model_path, archive.model_sha256, model_override, "hashing model", "--model"
+    )
+    return load_bank(bank_path), load_model(model_path)

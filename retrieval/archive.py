@@ -1,0 +1,207 @@
+"""The archive file (``.chx``): a searchable collection of galaxies a user can carry around.
+
+One uncompressed zip holding
+
+* ``index.npz``: the Hamming index (codes and ids, :class:`~retrieval.index.HammingIndex`);
+* ``items.npz``: per item, in index order: label (int64) and path;
+* ``manifest.json``: format name and version, code length, item count, class names, the
+  paths and SHA-256 of the filter bank and the hashing model the codes were made with, free
+  ``extra`` provenance, and the SHA-256 of every other member.
+
+Writes are atomic. Loading reads members into memory (nothing is extracted, so member names
+cannot escape a folder), refuses names with ``..`` or absolute paths, checks every checksum and
+shape, and raises a ``ValueError`` naming the file and the fix for anything truncated, edited or
+too new: a damaged archive never gives an answer.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import json
+import os
+import zipfile
+from dataclasses import dataclass, field
+from pathlib import Path, PurePosixPath
+from typing import Any
+
+import numpy as np
+
+from retrieval._atomic import atomic_write
+from retrieval.index import HammingIndex
+
+__all__ = ["ARCHIVE_FORMAT_VERSION", "Archive", "load_archive", "save_archive"]
+
+ARCHIVE_FORMAT_VERSION = 1
+_FORMAT = "cosfire-hash archive"
+_MEMBERS = ("index.npz", "items.npz")
+
+
+@dataclass(eq=False)
+class Archive:
+    """A Hamming index with what each code stands for and how the codes were made.
+
+    Attributes
+    ----------
+    index : HammingIndex
+    paths : tuple of str
+        Source of every item, in the index's insertion order.
+    labels : int64 array
+        Class index of every item (-1 unknown).
+    class_names : tuple of str
+    bank_path, bank_sha256, model_path, model_sha256 : str
+        The filter bank and hashing model that turn an image into a code of this archive.
+    extra : dict
+        Free JSON-able provenance (dataset, split, settings).
+
+    Examples
+    --------
+    >>> index = HammingIndex(3); index.add(np.array([[1, 0, 1], [0, 0, 0]], dtype=bool))
+    >>> archive = Archive(index, ("a.png", "b.png"), np.array([0, 1]), ("FRI", "FRII"))
+    >>> archive.lookup(np.array([1]))[0]
+    ('b.png', 'FRII')
+    """
+
+    index: HammingIndex
+    paths: tuple[str, ...]
+    labels: np.ndarray
+    class_names: tuple[str, ...] = ()
+    bank_path: str = ""
+    bank_sha256: str = ""
+    model_path: str = ""
+    model_sha256: str = ""
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        self.paths = tuple(str(p) for p in self.paths)
+        self.labels = np.asarray(self.labels, dtype=np.int64).reshape(-1)
+        self.class_names = tuple(str(c) for c in self.class_names)
+        if not (len(self.index) == len(self.paths) == self.labels.size):
+            raise ValueError(
+                f"archive parts disagree: {len(self.index)} codes, {len(self.paths)} paths, "
+                f"{self.labels.size} labels"
+            )
+        if not np.array_equal(self.index.ids, np.arange(len(self.index))):
+            raise ValueError("archive index ids must be 0..n-1 (the item positions)")
+
+    def __len__(self) -> int:
+        return len(self.index)
+
+    def label_name(self, label: int) -> str:
+        """Return the class name of ``label`` ("?" for unknown)."""
+        return self.class_names[label] if 0 <= label < len(self.class_names) else "?"
+
+    def lookup(self, ids: np.ndarray) -> list[tuple[str, str]]:
+        """Return (path, class name) of every id."""
+        return [(self.paths[i], self.label_name(int(self.labels[i]))) for i in np.ravel(ids)]
+
+
+def _sha256(data: bytes) -> str:
+    return hashlib.sha256(data).hexdigest()
+
+
+def _items_bytes(archive: Archive) -> bytes:
+    buffer = io.BytesIO()
+    np.savez(buffer, labels=archive.labels, paths=np.array(archive.paths, dtype=str))
+    return buffer.getvalue()
+
+
+def save_archive(archive: Archive, path: str | os.PathLike[str]) -> Path:
+    """Write ``archive`` to ``path`` atomically (an interrupted write leaves the old file)."""
+    members = {"index.npz": archive.index.to_bytes(), "items.npz": _items_bytes(archive)}
+    manifest = {
+        "format": _FORMAT,
+        "format_version": ARCHIVE_FORMAT_VERSION,
+        "bits": archive.index.bits,
+        "kind": archive.index.kind,
+        "items": len(archive),
+        "class_names": list(archive.class_names),
+        "bank": {"path": archive.bank_path, "sha256": archive.bank_sha256},
+        "model": {"path": archive.model_path, "sha256": archive.model_sha256},
+        "extra": archive.extra,
+        "members": {name: _sha256(data) for name, data in members.items()},
+    }
+    target = Path(path)
+    with atomic_write(target, "wb") as handle:
+        with zipfile.ZipFile(handle, "w", compression=zipfile.ZIP_STORED) as bundle:
+            bundle.writestr("manifest.json", json.dumps(manifest, indent=1, sort_keys=True))
+            for name, data in members.items():
+                bundle.writestr(name, data)
+    return target
+
+
+def _damaged(source: Path, what: str) -> ValueError:
+    return ValueError(
+        f"archive '{source}' is damaged ({what}); rebuild it with `cosfire-hash index` or copy it "
+        "again"
+    )
+
+
+def load_archive(path: str | os.PathLike[str]) -> Archive:
+    """Read and verify an archive written by :func:`save_archive`.
+
+    Raises
+    ------
+    ValueError
+        If the file is not an archive, is truncated or edited (a checksum or shape does not
+        match), holds unsafe member names, or comes from a newer format version.
+    """
+    source = Path(path)
+    if not source.is_file():
+        raise FileNotFoundError(
+            f"archive '{source}' does not exist; build one with `cosfire-hash index`"
+        )
+    try:
+        with zipfile.ZipFile(source) as bundle:
+            names = bundle.namelist()
+            for name in names:
+                pure = PurePosixPath(name)
+                if pure.is_absolute() or ".." in pure.parts or "\\" in name:
+                    raise _damaged(source, f"unsafe member name {name!r}")
+            if "manifest.json" not in names:
+                raise ValueError(
+                    f"'{source}' is not a cosfire-hash archive (no manifest.json); build one "
+                    "with `cosfire-hash index`"
+                )
+            contents = {name: bundle.read(name) for name in names}
+    except zipfile.BadZipFile as error:
+        raise _damaged(source, f"not a complete zip: {error}") from error
+    except (zipfile.LargeZipFile, OSError, EOFError) as error:
+        raise _damaged(source, str(error)) from error
+    try:
+        manifest = json.loads(contents["manifest.json"])
+    except (UnicodeDecodeError, json.JSONDecodeError) as error:
+        raise _damaged(source, "unreadable manifest") from error
+    if manifest.get("format") != _FORMAT:
+        raise ValueError(f"'{source}' is not a cosfire-hash archive")
+    version = int(manifest.get("format_version", 0))
+    if version > ARCHIVE_FORMAT_VERSION:
+        raise ValueError(
+            f"archive '{source}' has format version {version}, newer than this cosfire-hash "
+            f"reads ({ARCHIVE_FORMAT_VERSION}); upgrade cosfire-hash"
+        )
+    checksums = manifest.get("members", {})
+    for name in _MEMBERS:
+        if name not in contents:
+            raise _damaged(source, f"missing {name}")
+        if _sha256(contents[name]) != checksums.get(name):
+            raise _damaged(source, f"checksum of {name} does not match the manifest")
+    index = HammingIndex.from_bytes(contents["index.npz"], name=f"'{source}'")
+    with np.load(io.BytesIO(contents["items.npz"]), allow_pickle=False) as items:
+        labels, paths = items["labels"], items["paths"]
+    if index.bits != manifest.get("bits") or len(index) != manifest.get("items"):
+        raise _damaged(source, "the manifest and the index disagree")
+    try:
+        return Archive(
+            index=index,
+            paths=tuple(paths.tolist()),
+            labels=labels,
+            class_names=tuple(manifest.get("class_names", ())),
+            bank_path=manifest["bank"]["path"],
+            bank_sha256=manifest["bank"]["sha256"],
+            model_path=manifest["model"]["path"],
+            model_sha256=manifest["model"]["sha256"],
+            extra=manifest.get("extra", {}),
+        )
+    except ValueError as error:
+        raise _damaged(source, str(error)) from error
