@@ -3,9 +3,10 @@
 Codes of any length are accepted; they are packed MSB-first and zero-padded to whole bytes,
 which leaves Hamming distances unchanged. ``kind="exact"`` (``IndexBinaryFlat``) returns the
 true k nearest codes; among equal distances the smaller id comes first, exactly so at the k-th
-place (faiss itself does not say which of several tied codes make the top k, so the index asks
-for more neighbours until the whole tie group at the k-th distance is in hand, then sorts by
-(distance, id)). ``kind="hnsw"`` (``IndexBinaryHNSW``) and ``kind="multihash"``
+place. faiss's flat search scans the codes in insertion order and keeps the first-seen among
+codes tied at the k-th distance, so when ids grow with insertion order (the default, and every
+archive) one faiss search sorted by (distance, id) is exact; for other ids the index asks for
+more neighbours until the whole tie group at the k-th distance is in hand, then sorts. ``kind="hnsw"`` (``IndexBinaryHNSW``) and ``kind="multihash"``
 (``IndexBinaryMultiHash``) are approximate, for archives of tens of millions of codes; their
 recall against exact search is measured in ``benchmarks/bench_search.py``.
 """
@@ -47,6 +48,11 @@ class HammingIndex:
         Graph degree M of the HNSW index.
     multihash_tables : int
         Hash tables of the multi-hash index (each hashes ``bits // tables`` bits).
+    hnsw_ef_search : int
+        Candidate list length of HNSW search (at least k is used); larger is slower and
+        finds more of the true neighbours.
+    multihash_flips : int
+        Bits flipped when probing the multi-hash tables; larger finds more, slower.
 
     Examples
     --------
@@ -64,6 +70,8 @@ class HammingIndex:
         kind: IndexKind = "exact",
         hnsw_neighbours: int = 16,
         multihash_tables: int = 4,
+        hnsw_ef_search: int = 256,
+        multihash_flips: int = 2,
     ) -> None:
         if not isinstance(bits, int | np.integer) or bits <= 0:
             raise ValueError(f"bits must be a positive integer, got {bits!r}")
@@ -73,8 +81,11 @@ class HammingIndex:
         self.kind: IndexKind = kind
         self.hnsw_neighbours = hnsw_neighbours
         self.multihash_tables = multihash_tables
+        self.hnsw_ef_search = hnsw_ef_search
+        self.multihash_flips = multihash_flips
         self._codes = np.zeros((0, n_bytes(self.bits)), dtype=np.uint8)
         self._ids = np.zeros(0, dtype=np.int64)
+        self._ids_increasing = True
         self._index = self._new_faiss_index()
 
     def _new_faiss_index(self):
@@ -85,7 +96,9 @@ class HammingIndex:
         if self.kind == "hnsw":
             return faiss.IndexBinaryHNSW(dimension, self.hnsw_neighbours)
         bits_per_table = max(1, min(self.bits // self.multihash_tables, 24))
-        return faiss.IndexBinaryMultiHash(dimension, self.multihash_tables, bits_per_table)
+        index = faiss.IndexBinaryMultiHash(dimension, self.multihash_tables, bits_per_table)
+        index.nflip = self.multihash_flips
+        return index
 
     def __len__(self) -> int:
         return int(self._ids.size)
@@ -112,6 +125,11 @@ class HammingIndex:
             new_ids = np.asarray(ids, dtype=np.int64).reshape(-1)
             if new_ids.size != len(packed):
                 raise ValueError(f"{new_ids.size} ids given for {len(packed)} codes")
+        if new_ids.size:
+            previous_last = self._ids[-1] if len(self) else np.iinfo(np.int64).min
+            self._ids_increasing &= bool(
+                new_ids[0] > previous_last and np.all(np.diff(new_ids) > 0)
+            )
         self._index.add(np.ascontiguousarray(packed))
         self._codes = np.concatenate([self._codes, packed]) if len(self) else packed.copy()
         self._ids = np.concatenate([self._ids, new_ids])
@@ -134,8 +152,22 @@ class HammingIndex:
         k = self._check_k(k)
         packed = np.ascontiguousarray(as_packed(queries, self.bits))
         if self.kind != "exact":
+            if self.kind == "hnsw":
+                self._index.hnsw.efSearch = max(k, self.hnsw_ef_search)
             distances, positions = self._index.search(packed, k)
+            # an approximate index may find fewer than k codes: those slots hold id -1
+            missing = positions < 0
+            distances = np.where(missing, np.iinfo(np.int32).max, distances)
+            found = np.where(missing, -1, self._ids[np.maximum(positions, 0)])
+            return distances.astype(np.int32), found
             return distances.astype(np.int32), self._ids[np.maximum(positions, 0)]
+        if self._ids_increasing:
+            distances, positions = self._index.search(packed, k)
+            order = np.lexsort((positions, distances), axis=1)
+            return (
+                np.take_along_axis(distances, order, axis=1).astype(np.int32),
+                self._ids[np.take_along_axis(positions, order, axis=1)],
+            )
         size = len(self)
         out_distances = np.empty((len(packed), k), dtype=np.int32)
         out_ids = np.empty((len(packed), k), dtype=np.int64)
@@ -173,6 +205,8 @@ class HammingIndex:
             kind=np.array(self.kind),
             hnsw_neighbours=np.int64(self.hnsw_neighbours),
             multihash_tables=np.int64(self.multihash_tables),
+            hnsw_ef_search=np.int64(self.hnsw_ef_search),
+            multihash_flips=np.int64(self.multihash_flips),
             format_version=np.int64(INDEX_FORMAT_VERSION),
         )
         return buffer.getvalue()
@@ -196,6 +230,8 @@ class HammingIndex:
             kind=str(fields["kind"]),  # type: ignore[arg-type]
             hnsw_neighbours=int(fields["hnsw_neighbours"]),
             multihash_tables=int(fields["multihash_tables"]),
+            hnsw_ef_search=int(fields.get("hnsw_ef_search", 256)),
+            multihash_flips=int(fields.get("multihash_flips", 2)),
         )
         if len(fields["ids"]):
             index.add(fields["codes"], fields["ids"])

@@ -1,0 +1,107 @@
+"""Archives: round trip, and a clear error (never a wrong answer) for every kind of damage."""
+
+from __future__ import annotations
+
+import io
+import json
+import zipfile
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from retrieval.archive import ARCHIVE_FORMAT_VERSION, Archive, load_archive, save_archive
+from retrieval.index import HammingIndex
+
+
+@pytest.fixture()
+def archive_file(tmp_path: Path) -> Path:
+    rng = np.random.default_rng(0)
+    index = HammingIndex(36)
+    index.add(rng.integers(0, 2, (64, 36)).astype(bool))
+    archive = Archive(
+        index, tuple(f"g{i}.png" for i in range(64)), rng.integers(0, 4, 64),
+        ("Bent", "Compact", "FRI", "FRII"), "bank.json", "a" * 64, "model.pt", "b" * 64,
+        {"note": "test"},
+    )  # fmt: skip
+    return save_archive(archive, tmp_path / "a.chx")
+
+
+def test_round_trip(archive_file: Path) -> None:
+    archive = load_archive(archive_file)
+    assert len(archive) == 64 and archive.index.bits == 36
+    assert archive.paths[3] == "g3.png" and archive.class_names[2] == "FRI"
+    assert archive.bank_sha256 == "a" * 64 and archive.model_sha256 == "b" * 64
+    assert archive.extra == {"note": "test"}
+    again = load_archive(save_archive(archive, archive_file.with_name("b.chx")))
+    assert np.array_equal(again.index.codes, archive.index.codes)
+    assert np.array_equal(again.labels, archive.labels)
+
+
+@pytest.mark.parametrize("keep", [10, 200, 0.5, -30])
+def test_truncated_archive_fails_cleanly(archive_file: Path, keep: float) -> None:
+    data = archive_file.read_bytes()
+    cut = int(len(data) * keep) if isinstance(keep, float) else keep
+    archive_file.write_bytes(data[:cut])
+    with pytest.raises(ValueError, match="damaged|not a cosfire-hash archive"):
+        load_archive(archive_file)
+
+
+def rewrite(path: Path, change) -> None:
+    with zipfile.ZipFile(path) as bundle:
+        members = {name: bundle.read(name) for name in bundle.namelist()}
+    change(members)
+    with zipfile.ZipFile(path, "w") as bundle:
+        for name, data in members.items():
+            bundle.writestr(name, data)
+
+
+def test_flipped_byte_in_codes_is_detected(archive_file: Path) -> None:
+    def flip(members):
+        data = bytearray(members["index.npz"])
+        data[len(data) // 2] ^= 0xFF
+        members["index.npz"] = bytes(data)
+
+    rewrite(archive_file, flip)
+    with pytest.raises(ValueError, match="checksum of index.npz"):
+        load_archive(archive_file)
+
+
+def test_edited_manifest_is_detected(archive_file: Path) -> None:
+    def edit(members):
+        manifest = json.loads(members["manifest.json"])
+        manifest["items"] = 63
+        members["manifest.json"] = json.dumps(manifest).encode()
+
+    rewrite(archive_file, edit)
+    with pytest.raises(ValueError, match="disagree"):
+        load_archive(archive_file)
+
+
+def test_newer_format_asks_for_an_upgrade(archive_file: Path) -> None:
+    def newer(members):
+        manifest = json.loads(members["manifest.json"])
+        manifest["format_version"] = ARCHIVE_FORMAT_VERSION + 1
+        members["manifest.json"] = json.dumps(manifest).encode()
+
+    rewrite(archive_file, newer)
+    with pytest.raises(ValueError, match="upgrade cosfire-hash"):
+        load_archive(archive_file)
+
+
+def test_path_traversal_member_is_refused(archive_file: Path, tmp_path: Path) -> None:
+    rewrite(archive_file, lambda members: members.update({"../../evil.txt": b"x"}))
+    with pytest.raises(ValueError, match="unsafe member name"):
+        load_archive(archive_file)
+    assert not (tmp_path.parent / "evil.txt").exists()
+
+
+def test_other_files_are_not_archives(tmp_path: Path) -> None:
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w") as bundle:
+        bundle.writestr("hello.txt", "hi")
+    (tmp_path / "other.chx").write_bytes(buffer.getvalue())
+    with pytest.raises(ValueError, match="not a cosfire-hash archive"):
+        load_archive(tmp_path / "other.chx")
+    with pytest.raises(FileNotFoundError, match="cosfire-hash index"):
+        load_archive(tmp_path / "missing.chx")
