@@ -96,11 +96,8 @@ def main() -> None:
         else:  # codes of similar galaxies cluster: centres with 8 % of their bits flipped
             centres = rng.integers(0, 2, (args.approx_n // 1000, args.bits), dtype=np.uint8)
 
-            def around(count: int) -> np.ndarray:
-                noisy = centres[rng.integers(0, len(centres), count)]
-                return pack_codes(noisy ^ (rng.random((count, args.bits)) < 0.08).astype(np.uint8))
-
-            big, probe = around(args.approx_n), around(args.approx_queries)
+            big = _around(centres, args.approx_n, rng)
+            probe = _around(centres, args.approx_queries, rng)
         exact = HammingIndex(args.bits)
         exact.add(big)
         (_, truth), exact_seconds = timed(exact.search, probe, args.k)
