@@ -95,7 +95,6 @@ def main() -> None:
             probe = pack_codes(rng.integers(0, 2, (args.approx_queries, args.bits), dtype=np.uint8))
         else:  # codes of similar galaxies cluster: centres with 8 % of their bits flipped
             centres = rng.integers(0, 2, (args.approx_n // 1000, args.bits), dtype=np.uint8)
-
             big = _around(centres, args.approx_n, rng)
             probe = _around(centres, args.approx_queries, rng)
         exact = HammingIndex(args.bits)

@@ -18,7 +18,7 @@ __all__ = ["train"]
 @click.option(
     "--bits", type=click.IntRange(min=1), default=36, show_default=True, help="Code length."
 )
-@click.option("--epochs", type=click.IntRange(min=1), default=200, show_default=True)
+@click.option("--epochs", type=click.IntRange(min=1), default=300, show_default=True)
 @click.option("--lr", type=float, default=0.01, show_default=True, help="Learning rate.")
 @click.option("--batch-size", type=click.IntRange(min=2), default=48, show_default=True)
 @click.option("--margin", type=float, default=None, help="Loss margin (default: 2 x bits for DSH).")
@@ -30,7 +30,7 @@ __all__ = ["train"]
 @click.option("--normalisation", type=click.Choice(["l2", "standard", "l2+standard", "none"]),
               default="l2", show_default=True, help="Input normalisation inside the model.")  # fmt: skip
 @click.option("--dropout", type=float, default=0.0, show_default=True)
-@click.option("--patience", type=click.IntRange(min=1), default=40, show_default=True,
+@click.option("--patience", type=click.IntRange(min=1), default=60, show_default=True,
               help="Stop after this many epochs without a better validation mAP.")  # fmt: skip
 @click.option("--threshold", type=click.Choice(["sign", "sweep"]), default="sign", show_default=True,
               help="Binarise at 0, or at the threshold in -1..1 that maximises validation mAP.")  # fmt: skip

@@ -40,7 +40,6 @@ __all__ = [
 DATA_ENV = "COSFIRE_HASH_DATA"
 CACHE_ENV = "COSFIRE_HASH_CACHE"
 FIRST_URL = "https://zenodo.org/records/7689127/files/galaxy_data.zip?download=1"
-_SYNTHETIC_VERSION = 1
 
 
 @dataclass(frozen=True)
@@ -269,13 +268,30 @@ def fetch_first(cache: str | os.PathLike[str] | None = None, *, progress: bool =
 
 
 def synthetic_dataset_path(seed: int = 0) -> Path:
-    """Return the folder of the embedded synthetic set, generating it on first use."""
-    from cosfire.synthetic import write_synthetic_dataset
+    """Return the folder of the embedded synthetic set, generating it on first use.
 
-    root = cache_dir() / f"synthetic-v{_SYNTHETIC_VERSION}-seed{seed}"
+    The set is written into a temporary folder and renamed into place, so an interrupted
+    generation is never mistaken for a complete set.
+    """
+    import shutil
+    import tempfile
+
+    from cosfire.synthetic import SYNTHETIC_VERSION, write_synthetic_dataset
+
+    root = cache_dir() / f"synthetic-v{SYNTHETIC_VERSION}-seed{seed}"
     folder = root / "galaxy_data"
     if not folder.is_dir():
-        write_synthetic_dataset(root, seed=seed)
+        root.mkdir(parents=True, exist_ok=True)
+        staging = Path(tempfile.mkdtemp(prefix=".staging-", dir=root))
+        try:
+            written = write_synthetic_dataset(staging, seed=seed)
+            try:
+                os.replace(written, folder)
+            except OSError:  # another process finished first
+                if not folder.is_dir():
+                    raise
+        finally:
+            shutil.rmtree(staging, ignore_errors=True)
     return folder
 
 

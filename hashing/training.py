@@ -38,12 +38,12 @@ class TrainingConfig:
     optimizer: Literal["rmsprop", "adam"] = "rmsprop"
     lr: float = 0.01
     batch_size: int = 48
-    epochs: int = 200
+    epochs: int = 300
     step_size: int = 10
     gamma: float = 0.95
     l1: float = 1e-8
     l2: float = 1e-8
-    patience: int = 40
+    patience: int = 60
     map_k: int = 100
     threshold: Literal["sign", "sweep"] = "sign"
     seed: int = 0

@@ -41,3 +41,15 @@ def real_slice(real_data_zip: Path, tmp_path_factory: pytest.TempPathFactory) ->
                 for member in chosen:
                     (folder / Path(member).name).write_bytes(archive.read(member))
     return root
+
+
+@pytest.fixture(scope="session")
+def synthetic_root(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """Top folder of a small synthetic set: train 6, valid 2, test 2 per class, 300 x 300 px."""
+    from cosfire.synthetic import write_synthetic_dataset
+
+    return write_synthetic_dataset(
+        tmp_path_factory.mktemp("synthetic"),
+        n_per_class={"train": 6, "valid": 2, "test": 2},
+        seed=0,
+    )
