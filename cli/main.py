@@ -25,6 +25,7 @@ COMMANDS: dict[str, str] = {
     "index": "cli.index_cmd:index",
     "search": "cli.search_cmd:search",
     "evaluate": "cli.evaluate_cmd:evaluate",
+    "pipeline": "cli.pipeline_cmd:pipeline",
 }
 
 #: exceptions that carry a message meant for the user

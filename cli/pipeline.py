@@ -1,0 +1,361 @@
+"""The main job as resumable stages: bank -> descriptors -> models -> archives -> report.
+
+Every stage writes its files atomically and then a marker ``stages/<name>.json`` with its
+wall time; a stage whose marker and outputs exist is not run again, so an interrupted run
+started again with the same settings continues where it stopped. The run's settings are kept
+in ``run.json``; a run folder refuses other settings (start a new folder instead).
+"""
+
+from __future__ import annotations
+
+import json
+import time
+import zlib
+from collections.abc import Callable
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from cosfire._atomic import atomic_write
+
+__all__ = ["PipelineConfig", "PipelineRun", "TransformedReader", "run_pipeline"]
+
+RUN_FORMAT_VERSION = 1
+
+
+@dataclass(frozen=True)
+class PipelineConfig:
+    """Settings of a pipeline run (saved as ``run.json``)."""
+
+    dataset: str = "synthetic"
+    per_class: int = 93
+    seed: int = 0
+    filter_config: dict[str, Any] = field(default_factory=dict)
+    crop_px: int | None = 150
+    noise_clip: float | None = None
+    rotations: int = 24
+    bits: tuple[int, ...] = (8, 16, 24, 32, 36, 48, 64, 72)
+    main_bits: int = 36
+    training: dict[str, Any] = field(default_factory=dict)
+    noise_levels: tuple[float, ...] = (0.05, 0.1, 0.2)
+    robustness: bool = True
+    jobs: int = 2
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "bits", tuple(int(b) for b in self.bits))
+        object.__setattr__(self, "noise_levels", tuple(float(n) for n in self.noise_levels))
+        if self.main_bits not in self.bits:
+            raise ValueError(f"--main-bits {self.main_bits} must be one of --bits {self.bits}")
+
+    def to_dict(self) -> dict[str, Any]:
+        spec = asdict(self)
+        spec["bits"] = list(self.bits)
+        spec["noise_levels"] = list(self.noise_levels)
+        return spec
+
+
+class TransformedReader:
+    """Reads dataset items, then rotates them by a per-item random angle or adds noise.
+
+    Picklable, so parallel workers can use it. The angle / noise of an item derive from its
+    name and the seed, so reruns see the same perturbed images.
+    """
+
+    def __init__(self, dataset, *, rotate: bool = False, noise: float = 0.0, seed: int = 0):
+        self.dataset = dataset
+        self.rotate = rotate
+        self.noise = noise
+        self.seed = seed
+
+    def _rng(self, item) -> np.random.Generator:
+        return np.random.default_rng([self.seed, zlib.crc32(item.path.encode())])
+
+    def angle(self, item) -> float:
+        """The rotation angle of ``item`` in degrees."""
+        return float(self._rng(item).uniform(0.0, 360.0))
+
+    def __call__(self, item) -> np.ndarray:
+        import cv2
+
+        image = self.dataset.read(item)
+        if self.rotate:
+            height, width = image.shape
+            matrix = cv2.getRotationMatrix2D(
+                ((width - 1) / 2, (height - 1) / 2), self.angle(item), 1.0
+            )
+            image = cv2.warpAffine(
+                image, matrix, (width, height), flags=cv2.INTER_CUBIC, borderValue=0
+            )
+            image = np.clip(image, 0, None)
+        if self.noise > 0:
+            rng = self._rng(item)
+            rng.uniform()  # decouple from the angle draw
+            image = image + rng.normal(0.0, self.noise * float(image.max()), image.shape).astype(
+                np.float32
+            )
+        return image.astype(np.float32)
+
+
+class PipelineRun:
+    """A run folder: settings, stage markers, and the helpers that run stages once."""
+
+    def __init__(self, folder: Path, config: PipelineConfig, echo: Callable[[str], None] = print):
+        self.folder = folder
+        self.config = config
+        self.echo = echo
+        folder.mkdir(parents=True, exist_ok=True)
+        (folder / "stages").mkdir(exist_ok=True)
+        settings = folder / "run.json"
+        wanted = {"format_version": RUN_FORMAT_VERSION, "config": config.to_dict()}
+        if settings.exists():
+            recorded = json.loads(settings.read_text())
+            if recorded != wanted:
+                raise ValueError(
+                    f"{folder} holds a run with other settings; use another --out folder (or "
+                    f"delete {settings} to start this one again)"
+                )
+        else:
+            with atomic_write(settings, "w") as handle:
+                json.dump(wanted, handle, indent=1)
+
+    def path(self, name: str) -> Path:
+        return self.folder / name
+
+    def stage(self, name: str, outputs: list[Path], work: Callable[[], Any]) -> dict[str, Any]:
+        """Run ``work`` unless stage ``name`` finished before; return its marker."""
+        marker = self.folder / "stages" / f"{name}.json"
+        if marker.exists() and all(path.exists() for path in outputs):
+            return json.loads(marker.read_text())
+        self.echo(f"[{name}]")
+        start = time.perf_counter()
+        result = work() or {}
+        record = {"stage": name, "seconds": time.perf_counter() - start, **result}
+        with atomic_write(marker, "w") as handle:
+            json.dump(record, handle, indent=1)
+        return record
+
+    def seconds(self) -> dict[str, float]:
+        """Wall time of every finished stage."""
+        return {
+            json.loads(p.read_text())["stage"]: json.loads(p.read_text())["seconds"]
+            for p in sorted((self.folder / "stages").glob("*.json"))
+        }
+
+
+def _progress_bar(total: int, label: str, quiet: bool):
+    from tqdm import tqdm
+
+    return tqdm(total=total, desc=label, unit="img", disable=quiet, leave=False)
+
+
+def run_pipeline(folder: Path, config: PipelineConfig, *, quiet: bool = False, echo=print) -> dict:
+    """Run (or continue) the whole pipeline in ``folder``; return the collected results."""
+    import torch
+
+    from cosfire.bank import configure_bank, load_bank
+    from cosfire.configure import FilterConfig
+    from cosfire.datasets import open_dataset
+    from cosfire.descriptor import describe_report
+    from cosfire.descriptor_file import DescriptorSet, load_descriptors, save_descriptors
+    from cosfire.preprocess import Preprocessing
+    from hashing.model import load_model
+    from hashing.training import TrainingConfig, train_hashing
+    from retrieval.codes import pack_codes
+    from retrieval.metrics import hamming_distances, retrieval_report
+
+    torch.set_num_threads(max(1, config.jobs))
+    run = PipelineRun(folder, config, echo)
+    dataset = open_dataset(config.dataset)
+    for split in ("train", "valid", "test"):
+        if split not in dataset.splits:
+            raise ValueError(
+                f"{dataset.source} has splits {dataset.splits}; the pipeline needs train, valid "
+                "and test"
+            )
+    filter_config = (
+        FilterConfig.from_dict(config.filter_config) if config.filter_config else FilterConfig()
+    )
+    bank_path = run.path("bank.json")
+
+    def configure() -> dict:
+        items = dataset.items("train")
+        bank = configure_bank(
+            items, [i.label for i in items], class_names=dataset.class_names,
+            per_class=config.per_class, seed=config.seed, config=filter_config,
+            preprocessing=Preprocessing(crop_px=config.crop_px, noise_clip=config.noise_clip),
+            rotations_deg=tuple(360.0 * i / config.rotations for i in range(config.rotations)),
+            read=dataset.read, sources=[dataset.name(i) for i in items],
+        )  # fmt: skip
+        bank.metadata.update({"dataset": dataset.source})
+        bank.save(bank_path)
+        return {
+            "filters": bank.n_filters,
+            "mean_tuples": float(np.mean([len(f.tuples) for f in bank.filters])),
+        }
+
+    run.stage("configure", [bank_path], configure)
+    bank = load_bank(bank_path)
+
+    def describe_split(split: str, target: Path, read) -> Callable[[], dict]:
+        def work() -> dict:
+            items = dataset.items(split)
+            with _progress_bar(len(items), f"describe {target.stem}", quiet) as bar:
+                report = describe_report(
+                    bank, items, read=read, n_jobs=config.jobs, progress=bar.update,
+                    on_error="skip", checkpoint=target.with_name(target.name + ".partial"),
+                )  # fmt: skip
+            keep = report.ok
+            save_descriptors(
+                DescriptorSet(
+                    report.descriptors[keep], [i.label for i, k in zip(items, keep, strict=True) if k],
+                    dataset.class_names, [dataset.name(i) for i, k in zip(items, keep, strict=True) if k],
+                    bank.sha256, bank.filter_class, bank.filter_index,
+                ),
+                target,
+            )  # fmt: skip
+            import shutil
+
+            shutil.rmtree(target.with_name(target.name + ".partial"), ignore_errors=True)
+            return {"images": int(keep.sum()), "skipped": len(report.failed)}
+
+        return work
+
+    for split in ("train", "valid", "test"):
+        target = run.path(f"{split}.npz")
+        run.stage(f"describe-{split}", [target], describe_split(split, target, dataset.read))
+    train = load_descriptors(run.path("train.npz"))
+    valid = load_descriptors(run.path("valid.npz"))
+    test = load_descriptors(run.path("test.npz"))
+
+    results: dict[str, Any] = {"bits": {}}
+    training_defaults = TrainingConfig()
+    for bits in config.bits:
+        model_path = run.path(f"model-{bits}.pt")
+
+        def train_model(bits: int = bits, model_path: Path = model_path) -> dict:
+            from hashing.curves import plot_training_curves
+
+            options = {
+                **training_defaults.to_dict(),
+                **config.training,
+                "bits": bits,
+                "seed": config.seed,
+            }
+            model, history = train_hashing(
+                train.descriptors, train.labels, valid.descriptors, valid.labels,
+                config=TrainingConfig(**options), bank_sha256=bank.sha256,
+            )  # fmt: skip
+            model.metadata["class_names"] = list(train.class_names)
+            model.save(model_path)
+            plot_training_curves(history, run.path(f"model-{bits}.curve.png"))
+            return {"valid_map_at_100": history.best_valid_map, "best_epoch": history.best_epoch}
+
+        run.stage(f"train-{bits}", [model_path], train_model)
+        evaluation_path = run.path(f"eval-{bits}.json")
+
+        def evaluate_model(
+            bits: int = bits, model_path: Path = model_path, path: Path = evaluation_path
+        ) -> dict:
+            model = load_model(model_path)
+            distances = hamming_distances(
+                pack_codes(model.encode(test.descriptors)),
+                pack_codes(model.encode(train.descriptors)),
+            )
+            report = retrieval_report(
+                distances, test.labels, train.labels, k=100, class_names=train.class_names,
+                ties="random", seed=config.seed,
+            )  # fmt: skip
+            report["ties_average_map_at_100"] = retrieval_report(
+                distances, test.labels, train.labels, k=100, precision_ks=(10,), ties="average"
+            )["map_at_100"]
+            with atomic_write(path, "w") as handle:
+                json.dump(report, handle, indent=1)
+            return {"map_at_100": report["map_at_100"]}
+
+        run.stage(f"evaluate-{bits}", [evaluation_path], evaluate_model)
+        results["bits"][bits] = json.loads(evaluation_path.read_text())
+
+    main_model_path = run.path(f"model-{config.main_bits}.pt")
+    archive_path = run.path(f"archive-{config.main_bits}.chx")
+
+    def build_archive() -> dict:
+        from cli._provenance import file_sha256
+        from retrieval.archive import Archive, save_archive
+        from retrieval.index import HammingIndex
+
+        model = load_model(main_model_path)
+        index = HammingIndex(model.bits)
+        index.add(model.encode(train.descriptors))
+        save_archive(
+            Archive(index, train.paths, train.labels, train.class_names, str(bank_path.resolve()),
+                    file_sha256(bank_path), str(main_model_path.resolve()), file_sha256(main_model_path),
+                    {"dataset": dataset.source, "split": "train"}),
+            archive_path,
+        )  # fmt: skip
+        return {"items": len(index)}
+
+    run.stage(f"index-{config.main_bits}", [archive_path], build_archive)
+
+    svm_path = run.path("svm.json")
+
+    def svm() -> dict:
+        from sklearn.preprocessing import normalize
+        from sklearn.svm import SVC
+
+        scores = {}
+        for c in (0.1, 1.0, 10.0, 100.0):
+            model = SVC(kernel="poly", degree=2, C=c).fit(
+                normalize(train.descriptors), train.labels
+            )
+            scores[c] = float((model.predict(normalize(valid.descriptors)) == valid.labels).mean())
+        best_c = max(scores, key=scores.get)
+        model = SVC(kernel="poly", degree=2, C=best_c).fit(
+            normalize(train.descriptors), train.labels
+        )
+        accuracy = float((model.predict(normalize(test.descriptors)) == test.labels).mean())
+        summary = {
+            "kernel": "quadratic",
+            "C": best_c,
+            "valid_accuracy": scores,
+            "test_accuracy": accuracy,
+        }
+        with atomic_write(svm_path, "w") as handle:
+            json.dump(summary, handle, indent=1)
+        return {"test_accuracy": accuracy}
+
+    run.stage("svm", [svm_path], svm)
+    results["svm"] = json.loads(svm_path.read_text())
+
+    if config.robustness:
+        main_model = load_model(main_model_path)
+        database_codes = pack_codes(main_model.encode(train.descriptors))
+
+        def perturbed_map(name: str, reader: TransformedReader) -> dict:
+            target = run.path(f"test-{name}.npz")
+            run.stage(f"describe-test-{name}", [target], describe_split("test", target, reader))
+            perturbed = load_descriptors(target)
+            distances = hamming_distances(
+                pack_codes(main_model.encode(perturbed.descriptors)), database_codes
+            )
+            return retrieval_report(
+                distances, perturbed.labels, train.labels, k=100, precision_ks=(10,),
+                class_names=train.class_names, ties="random", seed=config.seed,
+            )  # fmt: skip
+
+        results["rotation"] = perturbed_map(
+            "rotated", TransformedReader(dataset, rotate=True, seed=config.seed)
+        )
+        results["noise"] = {
+            level: perturbed_map(
+                f"noise{level:g}", TransformedReader(dataset, noise=level, seed=config.seed)
+            )
+            for level in config.noise_levels
+        }
+    results["seconds"] = run.seconds()
+    results["config"] = config.to_dict()
+    results["bank"] = {"filters": bank.n_filters, "sha256": bank.sha256}
+    with atomic_write(run.path("results.json"), "w") as handle:
+        json.dump(results, handle, indent=1, default=str)
+    return results

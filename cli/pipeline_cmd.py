@@ -1,0 +1,79 @@
+"""``cosfire-hash pipeline``: the whole job, resumable, with a report."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import click
+
+from cli._parsing import parse_number_list
+
+__all__ = ["pipeline"]
+
+
+@click.command()
+@click.option("--dataset", default="synthetic", show_default=True,
+              help="'synthetic' (embedded), 'first' (COSFIRE_HASH_DATA or download), or a zip/folder.")  # fmt: skip
+@click.option("--out", "out", type=click.Path(file_okay=False, path_type=Path), required=True,
+              help="Run folder (created; an existing one with the same settings is continued).")  # fmt: skip
+@click.option("--per-class", type=click.IntRange(min=1), default=None,
+              help="Filters per class (default: 93, or 10 on the synthetic set).")  # fmt: skip
+@click.option("--bits", default="8,16,24,32,36,48,64,72", show_default=True, help="Code lengths.")
+@click.option("--main-bits", type=int, default=36, show_default=True,
+              help="Code length of the archive and the robustness checks.")  # fmt: skip
+@click.option("--params", type=click.Path(exists=True, dir_okay=False, path_type=Path),
+              help="JSON of filter options (e.g. best.json from `cosfire-hash tune`).")  # fmt: skip
+@click.option("--noise-clip", type=float, default=None, help="Zero pixels below this many rms.")
+@click.option("--rotations", type=click.IntRange(min=1), default=24, show_default=True)
+@click.option("--no-robustness", is_flag=True, help="Skip the rotated and noisy query runs.")
+@click.option("--jobs", type=int, default=2, show_default=True)
+@click.option("--seed", type=int, default=0, show_default=True)
+@click.option("--quiet", is_flag=True)
+def pipeline(
+    dataset: str,
+    out: Path,
+    per_class: int | None,
+    bits: str,
+    main_bits: int,
+    params: Path | None,
+    noise_clip: float | None,
+    rotations: int,
+    no_robustness: bool,
+    jobs: int,
+    seed: int,
+    quiet: bool,
+) -> None:
+    """Configure, describe, train, index, evaluate and report, in one resumable run.
+
+    Writes into --out: bank.json, {train,valid,test}.npz, model-<bits>.pt, archive-<bits>.chx,
+    eval-<bits>.json, svm.json, results.json and report.md with its figures. Finished stages are
+    not redone when the same command runs again.
+    """
+    from cli.pipeline import PipelineConfig, run_pipeline
+    from cli.report import write_report
+
+    filter_config = {}
+    if params is not None:
+        filter_config = json.loads(params.read_text())
+        filter_config = filter_config.get("filter_config", filter_config)
+    config = PipelineConfig(
+        dataset=dataset,
+        per_class=per_class or (10 if dataset == "synthetic" else 93),
+        seed=seed,
+        filter_config=filter_config,
+        noise_clip=noise_clip,
+        rotations=rotations,
+        bits=tuple(int(b) for b in parse_number_list(bits, name="bits")),
+        main_bits=main_bits,
+        robustness=not no_robustness,
+        jobs=jobs,
+    )
+    results = run_pipeline(out, config, quiet=quiet, echo=click.echo)
+    report = write_report(out, results)
+    main = results["bits"][main_bits]
+    click.echo(
+        f"test mAP@100 at {main_bits} bits: {100 * main['map_at_100']:.2f} %; SVM test accuracy "
+        f"{100 * results['svm']['test_accuracy']:.2f} %; total {sum(results['seconds'].values()):.0f} s"
+    )
+    click.echo(f"wrote {report}")
