@@ -138,10 +138,9 @@ class PipelineRun:
 
     def seconds(self) -> dict[str, float]:
         """Wall time of every finished stage."""
-        return {
-            json.loads(p.read_text())["stage"]: json.loads(p.read_text())["seconds"]
-            for p in sorted((self.folder / "stages").glob("*.json"))
-        }
+        markers = sorted((self.folder / "stages").glob("*.json"), key=lambda p: p.stat().st_mtime)
+        records = [json.loads(p.read_text()) for p in markers]
+        return {record["stage"]: record["seconds"] for record in records}
 
 
 def _progress_bar(total: int, label: str, quiet: bool):
