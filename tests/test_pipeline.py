@@ -1,0 +1,42 @@
+"""The pipeline runs end to end, resumes without redoing stages, and refuses mixed settings."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from click.testing import CliRunner
+
+from cli.main import main
+
+
+def test_pipeline_runs_resumes_and_reports(synthetic_root: Path, tmp_path: Path) -> None:
+    out = tmp_path / "run"
+    arguments = ["pipeline", "--dataset", str(synthetic_root), "--out", str(out), "--per-class", "2",
+                 "--bits", "8,12", "--main-bits", "12", "--rotations", "8", "--jobs", "1", "--quiet"]  # fmt: skip
+    first = CliRunner().invoke(main, arguments, catch_exceptions=False)
+    assert first.exit_code == 0, first.output
+    assert "[configure]" in first.output and "test mAP@100 at 12 bits" in first.output
+    for name in ("bank.json", "train.npz", "valid.npz", "test.npz", "model-8.pt", "model-12.pt",
+                 "archive-12.chx", "eval-8.json", "svm.json", "test-rotated.npz", "report.md",
+                 "queries.png", "map_vs_bits.png"):  # fmt: skip
+        assert (out / name).is_file(), name
+    results = json.loads((out / "results.json").read_text())
+    assert set(results["bits"]) == {"8", "12"}
+    assert 0 <= results["bits"]["12"]["map_at_100"] <= 1
+    assert set(results["noise"]) == {"0.05", "0.1", "0.2"}
+    report = (out / "report.md").read_text()
+    assert "| 12 |" in report and "random angle" in report and "SVM" in report
+
+    markers = {p.name: p.stat().st_mtime_ns for p in (out / "stages").glob("*.json")}
+    second = CliRunner().invoke(main, arguments, catch_exceptions=False)
+    assert second.exit_code == 0 and "[configure]" not in second.output
+    assert markers == {p.name: p.stat().st_mtime_ns for p in (out / "stages").glob("*.json")}
+
+    # a lost stage output is rebuilt, nothing else
+    (out / "eval-8.json").unlink()
+    third = CliRunner().invoke(main, arguments, catch_exceptions=False)
+    assert "[evaluate-8]" in third.output and "[train-8]" not in third.output
+
+    other = CliRunner().invoke(main, [*arguments[:-3], "--seed", "5", "--quiet"])
+    assert other.exit_code == 1 and "other settings" in other.output
