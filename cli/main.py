@@ -26,6 +26,7 @@ COMMANDS: dict[str, str] = {
     "search": "cli.search_cmd:search",
     "evaluate": "cli.evaluate_cmd:evaluate",
     "pipeline": "cli.pipeline_cmd:pipeline",
+    "tune": "cli.tune_cmd:tune",
 }
 
 #: exceptions that carry a message meant for the user

@@ -40,3 +40,19 @@ def test_pipeline_runs_resumes_and_reports(synthetic_root: Path, tmp_path: Path)
 
     other = CliRunner().invoke(main, [*arguments[:-3], "--seed", "5", "--quiet"])
     assert other.exit_code == 1 and "other settings" in other.output
+
+
+def test_tune_scores_a_grid_and_feeds_the_pipeline(synthetic_root: Path, tmp_path: Path) -> None:
+    grid = tmp_path / "grid.json"
+    grid.write_text(json.dumps({"sigma": [2.0, 4.0], "rho_max": [10]}))
+    result = CliRunner().invoke(
+        main, ["tune", "--dataset", str(synthetic_root), "--out", str(tmp_path / "tune"), "--grid",
+               str(grid), "--per-class", "2", "--train-per-class", "4", "--jobs", "1"],
+    )  # fmt: skip
+    assert result.exit_code == 0, result.output
+    summary = json.loads((tmp_path / "tune" / "tune.json").read_text())
+    assert len(summary["results"]) == 2
+    assert all(0 <= r["valid_accuracy"] <= 1 for r in summary["results"])
+    best = json.loads((tmp_path / "tune" / "best.json").read_text())
+    assert best["filter_config"]["rhos"] == [0.0, 5.0, 10.0]
+    assert best["filter_config"]["sigma"] == summary["best"]["sigma"]
