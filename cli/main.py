@@ -66,6 +66,11 @@ class LazyGroup(click.Group):
             ctx.exit(1)
 
 
+def _show_warning(message, category, filename, lineno, file=None, line=None) -> None:
+    """Print warnings as one line on stderr, without the source location."""
+    click.echo(f"warning: {message}", err=True)
+
+
 @click.group(cls=LazyGroup, context_settings={"help_option_names": ["-h", "--help"]})
 @click.option("--debug", is_flag=True, help="Show full tracebacks instead of one-line errors.")
 @click.version_option(package_name="cosfire-hash")
@@ -78,6 +83,10 @@ def main(ctx: click.Context, debug: bool) -> None:
     """
     ctx.ensure_object(dict)
     ctx.obj["debug"] = debug
+    if not debug:
+        import warnings
+
+        warnings.showwarning = _show_warning
 
 
 if __name__ == "__main__":  # pragma: no cover
