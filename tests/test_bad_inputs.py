@@ -167,7 +167,9 @@ def test_unknown_class_and_k(small_bank, tmp_path) -> None:
         DescriptorSet(x[:4], [0, 1, 2, 0], ("FRI", "FRII", "Spiral"), list("abcd")), other
     )
     assert_user_error(
-        invoke("evaluate", str(tmp_path / "a.chx"), str(other)), "Spiral", "do not occur"
+        invoke("evaluate", str(tmp_path / "a.chx"), str(other), "--k", "5"),
+        "Spiral",
+        "do not occur",
     )
     assert_user_error(
         invoke("evaluate", str(tmp_path / "a.chx"), str(train), "--k", "0"), "--k", code=2
