@@ -109,7 +109,7 @@ def main() -> None:
             "g_comparisons_per_s": args.approx_n * args.approx_queries / exact_seconds / 1e9,
             "recall_at_k": 1.0, "speedup_vs_exact": 1.0,
         })  # fmt: skip
-        for kind in ("hnsw", "multihash"):
+        for kind in ("ivf", "hnsw", "multihash"):
             size = min(args.approx_n, args.hnsw_max_n) if kind == "hnsw" else args.approx_n
             reference_truth, reference_seconds = truth, exact_seconds
             if size < args.approx_n:  # compare with exact search over the same codes

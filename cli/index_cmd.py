@@ -16,7 +16,7 @@ __all__ = ["index"]
               required=True, help="Hashing model from `cosfire-hash train`.")  # fmt: skip
 @click.argument("descriptors_path", metavar="DESCRIPTORS.npz",
                 type=click.Path(exists=True, dir_okay=False, path_type=Path))  # fmt: skip
-@click.option("--kind", type=click.Choice(["exact", "hnsw", "multihash"]), default="exact",
+@click.option("--kind", type=click.Choice(["exact", "ivf", "hnsw", "multihash"]), default="exact",
               show_default=True, help="Exact search, or an approximate index for huge archives.")  # fmt: skip
 @click.option("-o", "--output", type=click.Path(dir_okay=False, path_type=Path), required=True,
               help="Archive to write (.chx).")  # fmt: skip

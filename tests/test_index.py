@@ -95,7 +95,7 @@ def test_save_load_round_trip(tmp_path: Path) -> None:
         assert np.array_equal(got, expected)
 
 
-@pytest.mark.parametrize("kind", ["hnsw", "multihash"])
+@pytest.mark.parametrize("kind", ["ivf", "hnsw", "multihash"])
 def test_approximate_kinds_find_exact_duplicates(kind: str) -> None:
     rng = np.random.default_rng(3)
     codes = rng.integers(0, 2, (500, 64)).astype(bool)
