@@ -109,60 +109,38 @@ def describe(
     dataset zip/folder with --split. Finished chunks are kept in <output>.partial/ until the
     file is written, so an interrupted run started again resumes where it stopped.
     """
-    import shutil
-
     from tqdm import tqdm
 
+    from cli._describing import describe_to_file
     from cosfire.bank import load_bank
-    from cosfire.descriptor import describe_report
-    from cosfire.descriptor_file import DescriptorSet, save_descriptors
+    from cosfire.descriptor_file import load_descriptors
 
     bank = load_bank(bank_path)
     items, read, class_names, labels, paths = resolve_inputs(inputs, split)
-    checkpoint = output.with_name(output.name + ".partial")
     if backend == "dask":
         _connect_dask()
     with tqdm(total=len(items), desc="describe", unit="img", disable=quiet) as bar:
-        report = describe_report(
-            bank,
-            items,
-            read=read,
-            n_jobs=jobs,
-            backend=backend,
-            chunk_size=chunk_size,
-            progress=bar.update,
-            on_error="skip" if on_error == "skip" else "raise",
-            checkpoint=checkpoint,
-        )
-    keep = report.ok
-    descriptor_set = DescriptorSet(
-        descriptors=report.descriptors[keep],
-        labels=[label for label, kept in zip(labels, keep, strict=True) if kept],
-        class_names=class_names,
-        paths=[path for path, kept in zip(paths, keep, strict=True) if kept],
-        bank_sha256=bank.sha256,
-        filter_class=bank.filter_class,
-        filter_index=bank.filter_index,
-    )
-    save_descriptors(descriptor_set, output)
-    shutil.rmtree(checkpoint, ignore_errors=True)
+        report = describe_to_file(
+            bank, items, read=read, names=paths, labels=labels, class_names=class_names,
+            output=output, n_jobs=jobs, backend=backend, chunk_size=chunk_size,
+            on_error="skip" if on_error == "skip" else "raise", progress=bar.update,
+        )  # fmt: skip
     if report.resumed:
         click.echo(f"resumed {report.resumed} images from an earlier interrupted run")
     if report.failed:
-        from cosfire._atomic import atomic_write
-
         skipped = output.with_name(output.stem + ".skipped.tsv")
-        with atomic_write(skipped, "w") as handle:
-            handle.write("path\treason\n")
-            for index, reason in report.failed:
-                handle.write(f"{paths[index]}\t{' '.join(reason.split())}\n")
         click.echo(f"skipped {len(report.failed)} images that could not be described: {skipped}")
-    descriptors = descriptor_set.descriptors
-    silent = int((descriptors.max(axis=1) == 0).sum()) if len(descriptors) else 0
+    written = load_descriptors(output, mmap=True)
+    silent = sum(int((block.max(axis=1) == 0).sum()) for block in _row_blocks(written.descriptors))
     click.echo(
-        f"wrote {output}: {descriptor_set.n_images} images x {descriptor_set.n_filters} filters"
+        f"wrote {output}: {written.n_images} images x {written.n_filters} filters"
         + (f" ({silent} images with no filter response)" if silent else "")
     )
+
+
+def _row_blocks(rows, step: int = 65536):
+    for start in range(0, len(rows), step):
+        yield rows[start : start + step]
 
 
 def _connect_dask() -> None:

@@ -33,7 +33,7 @@ def index(
 
     bank = load_bank(bank_path)
     model = load_model(model_path)
-    described = load_descriptors(descriptors_path)
+    described = load_descriptors(descriptors_path, mmap=True)
     if described.bank_sha256 and described.bank_sha256 != bank.sha256:
         raise ValueError(
             f"{descriptors_path} was described with another filter bank than {bank_path}; "

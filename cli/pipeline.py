@@ -156,8 +156,7 @@ def run_pipeline(folder: Path, config: PipelineConfig, *, quiet: bool = False, e
     from cosfire.bank import configure_bank, load_bank
     from cosfire.configure import FilterConfig
     from cosfire.datasets import open_dataset
-    from cosfire.descriptor import describe_report
-    from cosfire.descriptor_file import DescriptorSet, load_descriptors, save_descriptors
+    from cosfire.descriptor_file import load_descriptors
     from cosfire.preprocess import Preprocessing
     from hashing.model import load_model
     from hashing.training import TrainingConfig, train_hashing
@@ -199,25 +198,16 @@ def run_pipeline(folder: Path, config: PipelineConfig, *, quiet: bool = False, e
 
     def describe_split(split: str, target: Path, read) -> Callable[[], dict]:
         def work() -> dict:
+            from cli._describing import describe_to_file
+
             items = dataset.items(split)
             with _progress_bar(len(items), f"describe {target.stem}", quiet) as bar:
-                report = describe_report(
-                    bank, items, read=read, n_jobs=config.jobs, progress=bar.update,
-                    on_error="skip", checkpoint=target.with_name(target.name + ".partial"),
+                report = describe_to_file(
+                    bank, items, read=read, names=[dataset.name(i) for i in items],
+                    labels=[i.label for i in items], class_names=dataset.class_names,
+                    output=target, n_jobs=config.jobs, on_error="skip", progress=bar.update,
                 )  # fmt: skip
-            keep = report.ok
-            save_descriptors(
-                DescriptorSet(
-                    report.descriptors[keep], [i.label for i, k in zip(items, keep, strict=True) if k],
-                    dataset.class_names, [dataset.name(i) for i, k in zip(items, keep, strict=True) if k],
-                    bank.sha256, bank.filter_class, bank.filter_index,
-                ),
-                target,
-            )  # fmt: skip
-            import shutil
-
-            shutil.rmtree(target.with_name(target.name + ".partial"), ignore_errors=True)
-            return {"images": int(keep.sum()), "skipped": len(report.failed)}
+            return {"images": len(items) - len(report.failed), "skipped": len(report.failed)}
 
         return work
 

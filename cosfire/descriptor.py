@@ -127,22 +127,46 @@ class DescribeReport:
 
     Attributes
     ----------
-    descriptors : float32 (n, F)
-        One row per input; rows of failed inputs are NaN.
+    block_sources : tuple
+        Per chunk, its rows (an array) or the checkpoint file holding them.
     failed : tuple of (int, str)
-        Index and reason of every input that failed (with ``on_error="skip"``).
+        Index and reason of every input that failed (with ``on_error="skip"``); their rows
+        are NaN.
     resumed : int
         Inputs whose rows came from an earlier, interrupted run's checkpoint.
+    n_images, n_filters : int
+        Shape of the descriptor matrix.
     """
 
-    descriptors: np.ndarray
+    block_sources: tuple[np.ndarray | Path, ...]
     failed: tuple[tuple[int, str], ...]
     resumed: int = 0
+    n_images: int = 0
+    n_filters: int = 0
+
+    def blocks(self):
+        """Yield the descriptor rows chunk by chunk (float32), reading checkpoints lazily."""
+        for source in self.block_sources:
+            if isinstance(source, Path):
+                stored = _load_chunk(source)
+                if stored is None:
+                    raise ValueError(f"checkpoint '{source}' became unreadable; run again")
+                yield stored[0]
+            else:
+                yield source
+
+    @property
+    def descriptors(self) -> np.ndarray:
+        """All rows, float32 (n, F); rows of failed inputs are NaN."""
+        blocks = list(self.blocks())
+        if not blocks:
+            return np.zeros((0, self.n_filters), dtype=np.float32)
+        return np.concatenate(blocks, axis=0)
 
     @property
     def ok(self) -> np.ndarray:
         """Boolean mask of the inputs that were described."""
-        mask = np.ones(len(self.descriptors), dtype=bool)
+        mask = np.ones(self.n_images, dtype=bool)
         mask[[index for index, _ in self.failed]] = False
         return mask
 
@@ -216,6 +240,7 @@ def describe_report(
     progress: Callable[[int], None] | None = None,
     on_error: Literal["raise", "skip"] = "raise",
     checkpoint: str | os.PathLike[str] | None = None,
+    in_memory: bool = True,
 ) -> DescribeReport:
     """Describe ``images`` like :func:`describe`, keeping going past bad inputs if asked.
 
@@ -228,6 +253,9 @@ def describe_report(
         A folder where every finished chunk is saved; a run over the same bank and inputs
         that finds a chunk there takes it instead of recomputing it, so an interrupted run
         resumes where it stopped.
+    in_memory : bool
+        With a checkpoint folder, ``False`` keeps no rows in memory: the report reads them
+        back from the chunk files (for collections larger than memory).
 
     Other parameters are those of :func:`describe`.
     """
@@ -240,14 +268,14 @@ def describe_report(
     chunks = [images[start : start + chunk_size] for start in starts]
     folder = Path(checkpoint) if checkpoint is not None else None
     paths: list[Path | None] = [None] * len(chunks)
-    done: dict[int, tuple[np.ndarray, list[tuple[int, str]]]] = {}
+    done: dict[int, tuple[np.ndarray | Path, list[tuple[int, str]]]] = {}
     if folder is not None:
         folder.mkdir(parents=True, exist_ok=True)
         for index, chunk in enumerate(chunks):
             paths[index] = folder / f"chunk-{index:06d}-{_chunk_key(bank.sha256, chunk)}.npz"
             stored = _load_chunk(paths[index]) if paths[index].is_file() else None
             if stored is not None and len(stored[0]) == len(chunk):
-                done[index] = stored
+                done[index] = (stored[0] if in_memory else paths[index], stored[1])
     resumed = sum(len(chunks[i]) for i in done)
     if progress is not None and resumed:
         progress(resumed)
@@ -258,19 +286,19 @@ def describe_report(
         results = Parallel(n_jobs=n_jobs, backend=backend, return_as="generator")(
             delayed(_describe_chunk)(bank, chunks[i], read, on_error) for i in todo
         )
-    for index, result in zip(todo, results, strict=True):
-        done[index] = result
+    for index, (rows, failures) in zip(todo, results, strict=True):
+        keep_path = paths[index] is not None and not in_memory
         if paths[index] is not None:
-            _save_chunk(paths[index], *result)
+            _save_chunk(paths[index], rows, failures)
+        done[index] = (paths[index] if keep_path else rows, failures)
         if progress is not None:
-            progress(len(result[0]))
-    if not chunks:
-        return DescribeReport(np.zeros((0, bank.n_filters), dtype=np.float32), ())
-    descriptors = np.concatenate([done[i][0] for i in range(len(chunks))], axis=0)
+            progress(len(rows))
     failed = tuple(
         (starts[i] + row, reason) for i in range(len(chunks)) for row, reason in done[i][1]
     )
-    return DescribeReport(descriptors, failed, resumed)
+    return DescribeReport(
+        tuple(done[i][0] for i in range(len(chunks))), failed, resumed, len(images), bank.n_filters
+    )
 
 
 def describe(

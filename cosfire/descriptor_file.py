@@ -19,6 +19,8 @@ format_version int64 ()           this layout's version
 from __future__ import annotations
 
 import os
+import zipfile
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -26,7 +28,13 @@ import numpy as np
 
 from cosfire._atomic import atomic_write
 
-__all__ = ["DESCRIPTOR_FORMAT_VERSION", "DescriptorSet", "load_descriptors", "save_descriptors"]
+__all__ = [
+    "DESCRIPTOR_FORMAT_VERSION",
+    "DescriptorSet",
+    "load_descriptors",
+    "save_descriptors",
+    "write_descriptor_blocks",
+]
 
 DESCRIPTOR_FORMAT_VERSION = 1
 
@@ -66,7 +74,9 @@ class DescriptorSet:
     filter_index: np.ndarray = field(default=None)  # type: ignore[assignment]
 
     def __post_init__(self) -> None:
-        descriptors = np.asarray(self.descriptors, dtype=np.float32)
+        descriptors = self.descriptors
+        if not (isinstance(descriptors, np.ndarray) and descriptors.dtype == np.float32):
+            descriptors = np.asarray(descriptors, dtype=np.float32)
         if descriptors.ndim != 2:
             raise ValueError(f"descriptors must be 2-D (n, F), got shape {descriptors.shape}")
         n, n_filters = descriptors.shape
@@ -131,6 +141,62 @@ class DescriptorSet:
         )
 
 
+def _write_member(bundle: zipfile.ZipFile, name: str, array: np.ndarray) -> None:
+    with bundle.open(f"{name}.npy", "w", force_zip64=True) as member:
+        np.lib.format.write_array(member, np.asanyarray(array), allow_pickle=False)
+
+
+def write_descriptor_blocks(
+    path: str | os.PathLike[str],
+    blocks: Iterable[np.ndarray],
+    *,
+    n_images: int,
+    n_filters: int,
+    labels: np.ndarray | Sequence[int],
+    class_names: Sequence[str],
+    paths: Sequence[str],
+    bank_sha256: str = "",
+    filter_class: np.ndarray | None = None,
+    filter_index: np.ndarray | None = None,
+) -> Path:
+    """Write a descriptor file from row blocks, never holding all rows in memory.
+
+    The layout is the one of :func:`save_descriptors` (an uncompressed ``.npz``); ``blocks``
+    must yield float32-convertible arrays of ``n_filters`` columns, ``n_images`` rows in all.
+    The file is written atomically.
+    """
+    header = {"descr": np.lib.format.dtype_to_descr(np.dtype("<f4")), "fortran_order": False,
+              "shape": (int(n_images), int(n_filters))}  # fmt: skip
+    target = Path(path)
+    written = 0
+    with (
+        atomic_write(target, "wb") as handle,
+        zipfile.ZipFile(handle, "w", zipfile.ZIP_STORED) as bundle,
+    ):
+        with bundle.open("descriptors.npy", "w", force_zip64=True) as member:
+            np.lib.format.write_array_header_2_0(member, header)
+            for block in blocks:
+                values = np.ascontiguousarray(block, dtype="<f4")
+                if values.ndim != 2 or values.shape[1] != n_filters:
+                    raise ValueError(
+                        f"a block of shape {values.shape} does not have {n_filters} columns"
+                    )
+                member.write(values.tobytes())
+                written += values.shape[0]
+        if written != n_images:
+            raise ValueError(f"{written} descriptor rows were written, {n_images} announced")
+        _write_member(bundle, "labels", np.asarray(labels, dtype=np.int64))
+        _write_member(bundle, "class_names", np.array(tuple(class_names), dtype=str))
+        _write_member(bundle, "paths", np.array(tuple(paths), dtype=str))
+        _write_member(bundle, "bank_sha256", np.array(bank_sha256))
+        _write_member(bundle, "filter_class", np.full(n_filters, -1, np.int64) if filter_class is None
+                      else np.asarray(filter_class, np.int64))  # fmt: skip
+        _write_member(bundle, "filter_index", np.arange(n_filters, dtype=np.int64) if filter_index is None
+                      else np.asarray(filter_index, np.int64))  # fmt: skip
+        _write_member(bundle, "format_version", np.array(DESCRIPTOR_FORMAT_VERSION, dtype=np.int64))
+    return target
+
+
 def save_descriptors(descriptor_set: DescriptorSet, path: str | os.PathLike[str]) -> Path:
     """Write ``descriptor_set`` to ``path`` atomically and return the path.
 
@@ -142,24 +208,71 @@ def save_descriptors(descriptor_set: DescriptorSet, path: str | os.PathLike[str]
     >>> load_descriptors(p).descriptors.tolist()
     [[1.0, 1.0]]
     """
-    target = Path(path)
-    with atomic_write(target, "wb") as handle:
-        np.savez(
-            handle,
-            descriptors=descriptor_set.descriptors,
-            labels=descriptor_set.labels,
-            class_names=np.array(descriptor_set.class_names, dtype=str),
-            paths=np.array(descriptor_set.paths, dtype=str),
-            bank_sha256=np.array(descriptor_set.bank_sha256),
-            filter_class=descriptor_set.filter_class,
-            filter_index=descriptor_set.filter_index,
-            format_version=np.array(DESCRIPTOR_FORMAT_VERSION, dtype=np.int64),
+    rows = descriptor_set.descriptors
+    step = 65536
+    return write_descriptor_blocks(
+        path,
+        (rows[start : start + step] for start in range(0, max(len(rows), 1), step)),
+        n_images=descriptor_set.n_images,
+        n_filters=descriptor_set.n_filters,
+        labels=descriptor_set.labels,
+        class_names=descriptor_set.class_names,
+        paths=descriptor_set.paths,
+        bank_sha256=descriptor_set.bank_sha256,
+        filter_class=descriptor_set.filter_class,
+        filter_index=descriptor_set.filter_index,
+    )
+
+
+def _memmap_member(source: Path, name: str) -> np.ndarray | None:
+    """Memory-map an uncompressed ``.npy`` member of a zip; None if it is compressed."""
+    with zipfile.ZipFile(source) as bundle:
+        info = bundle.getinfo(f"{name}.npy")
+    if info.compress_type != zipfile.ZIP_STORED:
+        return None
+    with open(source, "rb") as handle:
+        handle.seek(info.header_offset)
+        local = handle.read(30)
+        if local[:4] != b"PK\x03\x04":
+            raise ValueError("damaged zip header")
+        name_length = int.from_bytes(local[26:28], "little")
+        extra_length = int.from_bytes(local[28:30], "little")
+        start = info.header_offset + 30 + name_length + extra_length
+        handle.seek(start)
+        version = np.lib.format.read_magic(handle)
+        read_header = (
+            np.lib.format.read_array_header_1_0
+            if version == (1, 0)
+            else np.lib.format.read_array_header_2_0
         )
-    return target
+        shape, fortran, dtype = read_header(handle)
+        offset = handle.tell()
+    if fortran or dtype.hasobject:
+        return None
+    return np.memmap(source, dtype=dtype, mode="r", offset=offset, shape=shape)
 
 
-def load_descriptors(path: str | os.PathLike[str]) -> DescriptorSet:
+def _check_finite(descriptors: np.ndarray, source: Path) -> None:
+    step = 65536
+    for start in range(0, len(descriptors), step):
+        block = np.asarray(descriptors[start : start + step])
+        finite = np.isfinite(block).all(axis=1)
+        if not finite.all():
+            bad_rows = np.flatnonzero(~finite) + start
+            raise ValueError(
+                f"'{source}' holds NaN or inf in descriptor rows (first: row {bad_rows[0]}); "
+                "recompute those descriptors or drop the rows"
+            )
+
+
+def load_descriptors(path: str | os.PathLike[str], *, mmap: bool = False) -> DescriptorSet:
     """Read a descriptor file written by :func:`save_descriptors`.
+
+    Parameters
+    ----------
+    path : path
+    mmap : bool
+        Memory-map the descriptor matrix instead of reading it (for files larger than memory).
 
     Raises
     ------
@@ -171,8 +284,17 @@ def load_descriptors(path: str | os.PathLike[str]) -> DescriptorSet:
         raise FileNotFoundError(f"descriptor file '{source}' does not exist")
     try:
         with np.load(source, allow_pickle=False) as archive:
-            contents = {key: archive[key] for key in archive.files}
-    except (OSError, ValueError) as error:
+            names = set(archive.files)
+            contents = {
+                key: archive[key] for key in archive.files if not (mmap and key == "descriptors")
+            }
+        if mmap and "descriptors" in names:
+            mapped = _memmap_member(source, "descriptors")
+            if mapped is None:
+                with np.load(source, allow_pickle=False) as archive:
+                    mapped = archive["descriptors"]
+            contents["descriptors"] = mapped
+    except (OSError, ValueError, zipfile.BadZipFile, KeyError) as error:
         raise ValueError(
             f"'{source}' is not a readable descriptor file ({error}); "
             "create one with `cosfire-hash describe`"
@@ -190,12 +312,7 @@ def load_descriptors(path: str | os.PathLike[str]) -> DescriptorSet:
             f"understands ({DESCRIPTOR_FORMAT_VERSION}); upgrade cosfire-hash"
         )
     descriptors = contents["descriptors"]
-    if not np.all(np.isfinite(descriptors)):
-        bad_rows = np.flatnonzero(~np.all(np.isfinite(descriptors), axis=1))
-        raise ValueError(
-            f"'{source}' holds NaN or inf in {bad_rows.size} rows (first: row {bad_rows[0]}); "
-            "recompute those descriptors or drop the rows"
-        )
+    _check_finite(descriptors, source)
     return DescriptorSet(
         descriptors=descriptors,
         labels=contents["labels"],

@@ -62,27 +62,35 @@ class HashingModel:
         return self.config.bits
 
     def check_descriptors(self, descriptors: np.ndarray) -> np.ndarray:
-        """Return ``descriptors`` as float32 after checking shape and values."""
-        values = np.asarray(descriptors, dtype=np.float32)
+        """Return ``descriptors`` (float32) after checking their shape and values.
+
+        Arrays (memory maps too) are checked block by block, never copied whole.
+        """
+        values = descriptors if isinstance(descriptors, np.ndarray) else np.asarray(descriptors)
         if values.ndim != 2 or values.shape[1] != self.config.input_dim:
             raise ValueError(
                 f"this model hashes descriptors of {self.config.input_dim} values, got shape "
                 f"{values.shape}; describe the images with the filter bank the model was "
                 "trained on"
             )
-        if not np.all(np.isfinite(values)):
-            raise ValueError("descriptors contain NaN or inf; recompute or drop those rows")
         return values
+
+    def _batches(self, values: np.ndarray, batch_size: int):
+        for start in range(0, len(values), batch_size):
+            block = np.asarray(values[start : start + batch_size], dtype=np.float32)
+            if not np.all(np.isfinite(block)):
+                raise ValueError("descriptors contain NaN or inf; recompute or drop those rows")
+            yield block
 
     @torch.no_grad()
     def real_codes(self, descriptors: np.ndarray, *, batch_size: int = 4096) -> np.ndarray:
-        """Return the network's real outputs in (-1, 1) (float32, (n, bits))."""
+        """Return the network's real outputs in (-1, 1) (float32, (n, bits)), batch by batch."""
         values = self.check_descriptors(descriptors)
         self.network.eval()
         device = next(self.network.parameters()).device
         outputs = [
-            self.network(torch.from_numpy(values[start : start + batch_size]).to(device)).cpu()
-            for start in range(0, len(values), batch_size)
+            self.network(torch.from_numpy(block).to(device)).cpu()
+            for block in self._batches(values, batch_size)
         ]
         if not outputs:
             return np.zeros((0, self.bits), dtype=np.float32)

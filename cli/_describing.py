@@ -1,0 +1,68 @@
+"""Describing images into a descriptor file, streamed chunk by chunk (shared by commands)."""
+
+from __future__ import annotations
+
+import shutil
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import Any
+
+from cosfire._atomic import atomic_write
+
+__all__ = ["describe_to_file"]
+
+
+def describe_to_file(
+    bank,
+    items: Sequence[Any],
+    *,
+    read: Callable[[Any], Any] | None,
+    names: Sequence[str],
+    labels: Sequence[int],
+    class_names: Sequence[str],
+    output: Path,
+    n_jobs: int = 1,
+    backend: str = "loky",
+    chunk_size: int = 32,
+    on_error: str = "raise",
+    progress: Callable[[int], None] | None = None,
+):
+    """Describe ``items`` and write ``output`` without holding all rows in memory.
+
+    Finished chunks are kept in ``<output>.partial/`` until the file is written, so a run that
+    is interrupted and started again resumes. Inputs that fail (``on_error="skip"``) are left
+    out of the file and listed with their reasons in ``<output stem>.skipped.tsv``.
+    Returns the :class:`~cosfire.descriptor.DescribeReport`.
+    """
+    from cosfire.descriptor import describe_report
+    from cosfire.descriptor_file import write_descriptor_blocks
+
+    checkpoint = output.with_name(output.name + ".partial")
+    report = describe_report(
+        bank, items, read=read, n_jobs=n_jobs, backend=backend, chunk_size=chunk_size,
+        progress=progress, on_error=on_error, checkpoint=checkpoint, in_memory=False,
+    )  # fmt: skip
+    keep = report.ok
+    failed_rows = {index for index, _ in report.failed}
+
+    def kept_blocks():
+        start = 0
+        for block in report.blocks():
+            rows = [r for r in range(len(block)) if start + r not in failed_rows]
+            yield block if len(rows) == len(block) else block[rows]
+            start += len(block)
+
+    write_descriptor_blocks(
+        output, kept_blocks(), n_images=int(keep.sum()), n_filters=bank.n_filters,
+        labels=[label for label, k in zip(labels, keep, strict=True) if k], class_names=class_names,
+        paths=[name for name, k in zip(names, keep, strict=True) if k], bank_sha256=bank.sha256,
+        filter_class=bank.filter_class, filter_index=bank.filter_index,
+    )  # fmt: skip
+    shutil.rmtree(checkpoint, ignore_errors=True)
+    if report.failed:
+        skipped = output.with_name(output.stem + ".skipped.tsv")
+        with atomic_write(skipped, "w") as handle:
+            handle.write("path\treason\n")
+            for index, reason in report.failed:
+                handle.write(f"{names[index]}\t{' '.join(reason.split())}\n")
+    return report
