@@ -9,6 +9,7 @@ parallel with joblib, in chunks.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import os
 from collections.abc import Callable, Sequence
@@ -17,7 +18,7 @@ from pathlib import Path
 from typing import Any, Literal
 
 import numpy as np
-from joblib import Parallel, delayed
+from joblib import Parallel, delayed, parallel_config
 
 from cosfire._atomic import atomic_write
 from cosfire._kernels import filter_maxima
@@ -229,6 +230,17 @@ def _save_chunk(path: Path, rows: np.ndarray, failed: list[tuple[int, str]]) -> 
         )
 
 
+def _collect(results, todo, paths, done, in_memory, progress) -> None:
+    """Store each finished chunk (on disk when checkpointing) as it arrives."""
+    for index, (rows, failures) in zip(todo, results, strict=True):
+        keep_path = paths[index] is not None and not in_memory
+        if paths[index] is not None:
+            _save_chunk(paths[index], rows, failures)
+        done[index] = (paths[index] if keep_path else rows, failures)
+        if progress is not None:
+            progress(len(rows))
+
+
 def describe_report(
     bank: FilterBank,
     images: Sequence[Any],
@@ -280,19 +292,16 @@ def describe_report(
     if progress is not None and resumed:
         progress(resumed)
     todo = [i for i in range(len(chunks)) if i not in done]
-    if n_jobs == 1:
-        results = (_describe_chunk(bank, chunks[i], read, on_error) for i in todo)
-    else:
-        results = Parallel(n_jobs=n_jobs, backend=backend, return_as="generator")(
-            delayed(_describe_chunk)(bank, chunks[i], read, on_error) for i in todo
-        )
-    for index, (rows, failures) in zip(todo, results, strict=True):
-        keep_path = paths[index] is not None and not in_memory
-        if paths[index] is not None:
-            _save_chunk(paths[index], rows, failures)
-        done[index] = (paths[index] if keep_path else rows, failures)
-        if progress is not None:
-            progress(len(rows))
+    with contextlib.ExitStack() as stack:
+        if n_jobs == 1:
+            results = (_describe_chunk(bank, chunks[i], read, on_error) for i in todo)
+        else:
+            # joblib registers external backends such as "dask" only through parallel_config
+            stack.enter_context(parallel_config(backend=backend, n_jobs=n_jobs))
+            results = Parallel(return_as="generator")(
+                delayed(_describe_chunk)(bank, chunks[i], read, on_error) for i in todo
+            )
+        _collect(results, todo, paths, done, in_memory, progress)
     failed = tuple(
         (starts[i] + row, reason) for i in range(len(chunks)) for row, reason in done[i][1]
     )
