@@ -19,10 +19,10 @@ import torch
 from hashing.network import HashingNetwork, NetworkConfig
 from retrieval._atomic import atomic_write
 
-__all__ = ["MODEL_FORMAT_VERSION", "HashingModel", "load_model"]
+__all__ = ["MODEL_FORMAT", "MODEL_FORMAT_VERSION", "HashingModel", "load_model"]
 
 MODEL_FORMAT_VERSION = 1
-_FORMAT = "cosfire-hash hashing model"
+MODEL_FORMAT = "cosfire-hash hashing model"
 
 
 @dataclass(eq=False)
@@ -103,7 +103,7 @@ class HashingModel:
     def save(self, path: str | os.PathLike[str]) -> Path:
         """Write the model to ``path`` atomically and return the path."""
         header = {
-            "format": _FORMAT,
+            "format": MODEL_FORMAT,
             "format_version": MODEL_FORMAT_VERSION,
             "network": self.config.to_dict(),
             "threshold": self.threshold,
@@ -141,8 +141,16 @@ def load_model(path: str | os.PathLike[str], *, device: str = "cpu") -> HashingM
             f"'{source}' is not a readable cosfire-hash model ({type(error).__name__}); "
             "train one with `cosfire-hash train`"
         ) from error
-    if header.get("format") != _FORMAT:
+    if header.get("format") != MODEL_FORMAT:
         raise ValueError(f"'{source}' is not a cosfire-hash hashing model")
+    if header.get("kind") == "cnn":
+        try:
+            from hashing.cnn import CNNHashingModel
+        except ImportError as error:  # pragma: no cover - depends on the installed extras
+            raise ValueError(
+                f"'{source}' is a CNN model; install the extra: pip install 'cosfire-hash[cnn]'"
+            ) from error
+        return CNNHashingModel.from_payload(header, payload["state_dict"], device)  # type: ignore[return-value]
     version = int(header.get("format_version", 0))
     if version > MODEL_FORMAT_VERSION:
         raise ValueError(
