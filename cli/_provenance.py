@@ -37,14 +37,19 @@ def _verified(
 
 
 def archive_bank_and_model(archive, bank_override: Path | None, model_override: Path | None):
-    """Return (FilterBank, HashingModel) of ``archive``, checking both files' SHA-256."""
+    """Return (FilterBank or None, model) of ``archive``, checking both files' SHA-256.
+
+    The bank is None for archives of CNN models, which hash images directly.
+    """
     from cosfire.bank import load_bank
     from hashing.model import load_model
 
-    bank_path = _verified(
-        archive.bank_path, archive.bank_sha256, bank_override, "filter bank", "--bank"
-    )
     model_path = _verified(
         archive.model_path, archive.model_sha256, model_override, "hashing model", "--model"
+    )
+    if not archive.bank_path:  # a CNN archive: images go straight into the model
+        return None, load_model(model_path)
+    bank_path = _verified(
+        archive.bank_path, archive.bank_sha256, bank_override, "filter bank", "--bank"
     )
     return load_bank(bank_path), load_model(model_path)

@@ -18,9 +18,12 @@ __all__ = ["evaluate"]
 )
 @click.argument(
     "queries_path",
-    metavar="QUERIES.npz",
+    metavar="[QUERIES.npz]",
+    required=False,
     type=click.Path(exists=True, dir_okay=False, path_type=Path),
 )
+@click.option("--dataset", help="Queries from a data set split instead of a descriptor file.")
+@click.option("--split", default="test", show_default=True, help="Split of --dataset.")
 @click.option(
     "--k", "k", type=click.IntRange(min=1), default=100, show_default=True, help="mAP@k cut-off."
 )
@@ -38,7 +41,9 @@ __all__ = ["evaluate"]
 )
 def evaluate(
     archive_path: Path,
-    queries_path: Path,
+    queries_path: Path | None,
+    dataset: str | None,
+    split: str,
     k: int,
     ties: str,
     seed: int,
@@ -49,10 +54,13 @@ def evaluate(
 ) -> None:
     """Evaluate retrieval of labelled QUERIES against ARCHIVE (relevant = same class).
 
-    Reports mAP@k, mAP@R and precision@10/50/100, overall and per query class.
+    QUERIES is a descriptor file, or --dataset/--split names labelled images (described with
+    the archive's bank, or hashed directly by a CNN model). Reports mAP@k, mAP@R and
+    precision@10/50/100, overall and per query class.
     """
     import numpy as np
 
+    from cli._encoding import encode_dataset_split, is_cnn
     from cli._provenance import archive_bank_and_model
     from cosfire.descriptor_file import load_descriptors
     from retrieval.archive import load_archive
@@ -68,24 +76,34 @@ def evaluate(
     if k > len(archive):
         raise click.BadParameter(f"the archive holds {len(archive)} galaxies", param_hint="--k")
     bank, model = archive_bank_and_model(archive, bank_override, model_override)
-    described = load_descriptors(queries_path)
-    if described.bank_sha256 and described.bank_sha256 != bank.sha256:
-        raise ValueError(
-            f"{queries_path} was described with another filter bank than the archive's"
-        )
-    if np.any(described.labels < 0):
-        raise ValueError(f"{queries_path} has unlabelled queries; evaluation needs labels")
-    unknown = set(described.class_names) - set(archive.class_names)
+    if (queries_path is None) == (dataset is None):
+        raise click.UsageError("give a QUERIES.npz file or --dataset (with --split), not both")
+    if queries_path is not None:
+        if is_cnn(model):
+            raise click.UsageError(
+                "this archive's model is a CNN: evaluate it with --dataset/--split"
+            )
+        described = load_descriptors(queries_path)
+        if described.bank_sha256 and described.bank_sha256 != bank.sha256:
+            raise ValueError(
+                f"{queries_path} was described with another filter bank than the archive's"
+            )
+        class_names, labels = described.class_names, described.labels
+        codes = model.encode(described.descriptors)
+    else:
+        encoded, class_names, labels = encode_dataset_split(dataset, split, bank, model)
+        codes = encoded.codes
+    if np.any(labels < 0):
+        raise ValueError("the queries include unlabelled ones; evaluation needs labels")
+    unknown = set(np.asarray(class_names)[np.unique(labels)]) - set(archive.class_names)
     if unknown:
         raise ValueError(
             f"query classes {sorted(unknown)} do not occur in the archive (classes "
             f"{', '.join(archive.class_names)})"
         )
-    # compare labels by class name: the two files may order their classes differently
-    query_labels = np.array(
-        [archive.class_names.index(described.class_names[i]) for i in described.labels]
-    )
-    codes = pack_codes(model.encode(described.descriptors))
+    # compare labels by class name: the two may order their classes differently
+    query_labels = np.array([archive.class_names.index(class_names[i]) for i in labels])
+    codes = pack_codes(codes)
     distances = hamming_distances(codes, archive.index.codes)
     report = retrieval_report(
         distances, query_labels, archive.labels, k=k, precision_ks=(10, 50, 100),

@@ -11,28 +11,83 @@ __all__ = ["index"]
 
 @click.command()
 @click.option("--bank", "bank_path", type=click.Path(exists=True, dir_okay=False, path_type=Path),
-              required=True, help="Filter bank the descriptors were made with.")  # fmt: skip
+              help="Filter bank the descriptors were made with (not for CNN models).")  # fmt: skip
 @click.option("--model", "model_path", type=click.Path(exists=True, dir_okay=False, path_type=Path),
               required=True, help="Hashing model from `cosfire-hash train`.")  # fmt: skip
-@click.argument("descriptors_path", metavar="DESCRIPTORS.npz",
+@click.argument("descriptors_path", metavar="[DESCRIPTORS.npz]", required=False,
                 type=click.Path(exists=True, dir_okay=False, path_type=Path))  # fmt: skip
+@click.option("--dataset", help="For CNN models: the data set whose images to index.")
+@click.option("--split", default="train", show_default=True, help="Split of --dataset.")
 @click.option("--kind", type=click.Choice(["exact", "ivf", "hnsw", "multihash"]), default="exact",
               show_default=True, help="Exact search, or an approximate index for huge archives.")  # fmt: skip
 @click.option("-o", "--output", type=click.Path(dir_okay=False, path_type=Path), required=True,
               help="Archive to write (.chx).")  # fmt: skip
 def index(
-    bank_path: Path, model_path: Path, descriptors_path: Path, kind: str, output: Path
+    bank_path: Path | None,
+    model_path: Path,
+    descriptors_path: Path | None,
+    dataset: str | None,
+    split: str,
+    kind: str,
+    output: Path,
 ) -> None:
-    """Hash DESCRIPTORS with the model and write a searchable archive of them."""
+    """Hash DESCRIPTORS with the model and write a searchable archive of them.
+
+    For a CNN model, give --dataset/--split instead: the images are hashed directly.
+    """
+    from cli._encoding import encode_dataset_split, is_cnn
     from cli._provenance import file_sha256
-    from cosfire.bank import load_bank
-    from cosfire.descriptor_file import load_descriptors
     from hashing.model import load_model
     from retrieval.archive import Archive, save_archive
     from retrieval.index import HammingIndex
 
-    bank = load_bank(bank_path)
     model = load_model(model_path)
+    if is_cnn(model):
+        if dataset is None or descriptors_path is not None or bank_path is not None:
+            raise click.UsageError(
+                "a CNN model indexes images: give --dataset (and --split), no bank"
+            )
+        encoded, class_names, labels = encode_dataset_split(dataset, split, None, model)
+        codes, paths, bank_record, extra = (
+            encoded.codes,
+            encoded.names,
+            ("", ""),
+            {"dataset": dataset, "split": split},
+        )
+    else:
+        if bank_path is None or descriptors_path is None:
+            raise click.UsageError("give --bank and DESCRIPTORS.npz (from `cosfire-hash describe`)")
+        codes, paths, class_names, labels = _cosfire_codes(
+            bank_path, model, model_path, descriptors_path
+        )
+        bank_record = (str(bank_path.resolve()), file_sha256(bank_path))
+        extra = {"descriptors": str(descriptors_path)}
+    hamming_index = HammingIndex(model.bits, kind=kind)  # type: ignore[arg-type]
+    hamming_index.add(codes)
+    archive = Archive(
+        index=hamming_index,
+        paths=tuple(paths),
+        labels=labels,
+        class_names=class_names,
+        bank_path=bank_record[0],
+        bank_sha256=bank_record[1],
+        model_path=str(model_path.resolve()),
+        model_sha256=file_sha256(model_path),
+        extra=extra,
+    )
+    save_archive(archive, output)
+    distinct = len({row.tobytes() for row in codes})
+    click.echo(
+        f"wrote {output}: {len(archive)} galaxies, {model.bits}-bit codes ({distinct} distinct), "
+        f"{kind} index"
+    )
+
+
+def _cosfire_codes(bank_path: Path, model, model_path: Path, descriptors_path: Path):
+    from cosfire.bank import load_bank
+    from cosfire.descriptor_file import load_descriptors
+
+    bank = load_bank(bank_path)
     described = load_descriptors(descriptors_path, mmap=True)
     if described.bank_sha256 and described.bank_sha256 != bank.sha256:
         raise ValueError(
@@ -44,22 +99,4 @@ def index(
             f"{model_path} was trained on descriptors of another filter bank than {bank_path}"
         )
     codes = model.encode(described.descriptors)
-    hamming_index = HammingIndex(model.bits, kind=kind)  # type: ignore[arg-type]
-    hamming_index.add(codes)
-    archive = Archive(
-        index=hamming_index,
-        paths=described.paths,
-        labels=described.labels,
-        class_names=described.class_names,
-        bank_path=str(bank_path.resolve()),
-        bank_sha256=file_sha256(bank_path),
-        model_path=str(model_path.resolve()),
-        model_sha256=file_sha256(model_path),
-        extra={"descriptors": str(descriptors_path)},
-    )
-    save_archive(archive, output)
-    distinct = len({row.tobytes() for row in codes})
-    click.echo(
-        f"wrote {output}: {len(archive)} galaxies, {model.bits}-bit codes ({distinct} distinct), "
-        f"{kind} index"
-    )
+    return codes, described.paths, described.class_names, described.labels

@@ -7,42 +7,7 @@ from pathlib import Path
 
 import click
 
-__all__ = ["search", "query_codes"]
-
-
-def query_codes(queries: tuple[str, ...], bank, model, *, jobs: int = 1):
-    """Return (names, labels, codes) for image files or descriptor .npz files."""
-    import numpy as np
-
-    from cosfire.descriptor import describe_report
-    from cosfire.descriptor_file import load_descriptors
-    from cosfire.images import load_image
-
-    names: list[str] = []
-    labels: list[str] = []
-    blocks = []
-    images = [q for q in queries if not q.lower().endswith(".npz")]
-    for query in queries:
-        if query.lower().endswith(".npz"):
-            described = load_descriptors(query)
-            if described.bank_sha256 and described.bank_sha256 != bank.sha256:
-                raise ValueError(
-                    f"{query} was described with another filter bank than the archive's"
-                )
-            names.extend(described.paths)
-            labels.extend(
-                described.class_names[label] if label >= 0 else "?" for label in described.labels
-            )
-            blocks.append(model.encode(described.descriptors))
-    if images:
-        for image in images:
-            if not Path(image).is_file():
-                raise click.BadParameter(f"{image} does not exist", param_hint="QUERY")
-        report = describe_report(bank, images, read=load_image, n_jobs=jobs)
-        names.extend(images)
-        labels.extend("?" for _ in images)
-        blocks.append(model.encode(report.descriptors))
-    return names, labels, np.concatenate(blocks) if blocks else np.zeros((0, model.bits), bool)
+__all__ = ["search"]
 
 
 @click.command()
@@ -73,9 +38,11 @@ def search(
 ) -> None:
     """Find the galaxies of ARCHIVE most similar to each QUERY.
 
-    QUERY is an image file (described with the archive's bank and hashed with its model) or a
-    descriptor .npz. Results are ordered by Hamming distance, ties by archive order.
+    QUERY is an image file (described with the archive's bank and hashed with its model; a CNN
+    model hashes it directly) or a descriptor .npz. Results are ordered by Hamming distance,
+    ties by archive order.
     """
+    from cli._encoding import encode_queries
     from cli._provenance import archive_bank_and_model
     from retrieval.archive import load_archive
 
@@ -83,7 +50,8 @@ def search(
     if k > len(archive):
         raise click.BadParameter(f"the archive holds {len(archive)} galaxies", param_hint="-k")
     bank, model = archive_bank_and_model(archive, bank_override, model_override)
-    names, labels, codes = query_codes(queries, bank, model)
+    encoded = encode_queries(queries, bank, model)
+    names, labels, codes = encoded.names, encoded.labels, encoded.codes
     distances, ids = archive.index.search(codes, k)
     results = []
     for name, label, row_distances, row_ids in zip(names, labels, distances, ids, strict=True):
@@ -112,7 +80,7 @@ def search(
 
         plot_search_results(
             [(e["query"], e["label"], e["results"]) for e in results], plot,
-            crop_px=bank.preprocessing.crop_px,
+            crop_px=bank.preprocessing.crop_px if bank is not None else model.config.crop_px,
         )  # fmt: skip
         if not as_json:
             click.echo(f"wrote {plot}")

@@ -1,4 +1,4 @@
-"""``cosfire-hash train``: train a hashing model on descriptor files."""
+"""``cosfire-hash train``: train a hashing model on descriptor files, or a CNN baseline on images."""
 
 from __future__ import annotations
 
@@ -10,30 +10,45 @@ __all__ = ["train"]
 
 
 @click.command()
-@click.argument(
-    "train_path", metavar="TRAIN.npz", type=click.Path(exists=True, dir_okay=False, path_type=Path)
-)
+@click.argument("train_path", metavar="[TRAIN.npz]", required=False,
+                type=click.Path(exists=True, dir_okay=False, path_type=Path))  # fmt: skip
 @click.option("--valid", "valid_path", type=click.Path(exists=True, dir_okay=False, path_type=Path),
               help="Validation descriptors (default: a stratified 20% of TRAIN).")  # fmt: skip
 @click.option(
     "--bits", type=click.IntRange(min=1), default=36, show_default=True, help="Code length."
 )
-@click.option("--epochs", type=click.IntRange(min=1), default=300, show_default=True)
-@click.option("--lr", type=float, default=0.01, show_default=True, help="Learning rate.")
-@click.option("--batch-size", type=click.IntRange(min=2), default=48, show_default=True)
+@click.option("--epochs", type=click.IntRange(min=1), default=None,
+              help="Most epochs [300; CNN: 10].")  # fmt: skip
+@click.option("--lr", type=float, default=None, help="Learning rate [0.01; CNN: 1e-4].")
+@click.option("--batch-size", type=click.IntRange(min=2), default=None, help="[48; CNN: 32]")
 @click.option("--margin", type=float, default=None, help="Loss margin (default: 2 x bits for DSH).")
 @click.option("--alpha", type=float, default=1e-5, show_default=True, help="Quantisation weight.")
 @click.option(
     "--optimizer", type=click.Choice(["rmsprop", "adam"]), default="rmsprop", show_default=True
 )
-@click.option("--loss", type=click.Choice(["dsh", "triplet"]), default="dsh", show_default=True)
+@click.option("--loss", type=click.Choice(["dsh", "triplet"]), default=None,
+              help="[dsh; densenet161: triplet]")  # fmt: skip
 @click.option("--normalisation", type=click.Choice(["l2", "standard", "l2+standard", "none"]),
               default="l2", show_default=True, help="Input normalisation inside the model.")  # fmt: skip
 @click.option("--dropout", type=float, default=0.0, show_default=True)
-@click.option("--patience", type=click.IntRange(min=1), default=60, show_default=True,
-              help="Stop after this many epochs without a better validation mAP.")  # fmt: skip
+@click.option("--patience", type=click.IntRange(min=1), default=None,
+              help="Stop after this many epochs without a better validation mAP [60; CNN: 5].")  # fmt: skip
 @click.option("--threshold", type=click.Choice(["sign", "sweep"]), default="sign", show_default=True,
               help="Binarise at 0, or at the threshold in -1..1 that maximises validation mAP.")  # fmt: skip
+@click.option("--backbone", type=click.Choice(["densenet161", "hrnet_w18"]),
+              help="Train a CNN baseline on images (needs --dataset) instead of an MLP.")  # fmt: skip
+@click.option("--dataset", help="CNN: labelled images ('first', 'synthetic', a zip or folder).")
+@click.option("--split", default="train", show_default=True, help="CNN: training split.")
+@click.option("--valid-split", default="valid", show_default=True, help="CNN: validation split.")
+@click.option("--weights", type=click.Path(exists=True, dir_okay=False, path_type=Path),
+              help="CNN: pretrained ImageNet weights (a state_dict file).")  # fmt: skip
+@click.option("--pretrained", is_flag=True, help="CNN: download ImageNet weights (needs network).")
+@click.option("--input-px", type=click.IntRange(min=32), default=224, show_default=True,
+              help="CNN: input size in pixels.")  # fmt: skip
+@click.option("--frozen-epochs", type=click.IntRange(min=0), default=1, show_default=True,
+              help="CNN: epochs with a frozen backbone before fine-tuning.")  # fmt: skip
+@click.option("--train-limit", type=click.IntRange(min=2), default=None,
+              help="CNN: use at most this many training images per class (reduced schedules).")  # fmt: skip
 @click.option("--seed", type=int, default=0, show_default=True)
 @click.option("--device", default="cpu", show_default=True, help="torch device, e.g. cuda.")
 @click.option("--curve", type=click.Path(dir_okay=False, path_type=Path),
@@ -41,24 +56,51 @@ __all__ = ["train"]
 @click.option("-o", "--output", type=click.Path(dir_okay=False, path_type=Path), required=True,
               help="Model file to write (.pt).")  # fmt: skip
 @click.option("--quiet", is_flag=True, help="No progress bar.")
-def train(
-    train_path: Path,
-    valid_path: Path | None,
-    output: Path,
-    curve: Path | None,
-    quiet: bool,
-    **options,
-) -> None:
+def train(train_path: Path | None, valid_path: Path | None, output: Path, curve: Path | None,
+          quiet: bool, **options) -> None:  # fmt: skip
     """Train a hashing network on TRAIN descriptors and save it.
 
     The epoch with the best validation mAP@100 (validation descriptors as queries, training
     descriptors as database) is kept; training stops after --patience epochs without progress.
+    With --backbone, a CNN baseline is trained on the images of --dataset instead.
     """
-    import numpy as np
     from tqdm import tqdm
 
-    from cosfire.descriptor_file import load_descriptors
     from hashing.curves import plot_training_curves
+
+    backbone = options.pop("backbone")
+    total = options["epochs"] or (10 if backbone else 300)
+    with tqdm(total=total, desc="train", unit="epoch", disable=quiet) as bar:
+
+        def report(state: dict) -> None:
+            bar.update(1)
+            bar.set_postfix(loss=f"{state['loss']:.3g}", map=f"{state['valid_map']:.3f}",
+                            best=f"{state['best']:.3f}")  # fmt: skip
+
+        if backbone:
+            if train_path is not None or options["dataset"] is None:
+                raise click.UsageError("--backbone trains on images: give --dataset, not TRAIN.npz")
+            model, history = _train_cnn(backbone, options, report)
+        else:
+            if train_path is None:
+                raise click.UsageError(
+                    "give TRAIN.npz (from `cosfire-hash describe`), or --backbone"
+                )
+            model, history = _train_mlp(train_path, valid_path, options, report)
+    model.save(output)
+    curve_path = curve or output.with_suffix(".curve.png")
+    plot_training_curves(history, curve_path)
+    click.echo(
+        f"validation mAP@100 {history.best_valid_map:.4f} (epoch {history.best_epoch} of "
+        f"{history.epochs[-1]}, threshold {model.threshold:+.1f}, {history.seconds:.1f} s)"
+    )
+    click.echo(f"wrote {output} and {curve_path}")
+
+
+def _train_mlp(train_path: Path, valid_path: Path | None, options: dict, report):
+    import numpy as np
+
+    from cosfire.descriptor_file import load_descriptors
     from hashing.training import TrainingConfig, stratified_split, train_hashing
 
     training = load_descriptors(train_path)
@@ -80,24 +122,57 @@ def train(
         raise ValueError("training needs labelled descriptors (some labels are -1, unknown)")
     if validation.class_names != training.class_names:
         raise ValueError("the training and validation files have different class names")
-    config = TrainingConfig(**options)
-    with tqdm(total=config.epochs, desc="train", unit="epoch", disable=quiet) as bar:
-
-        def report(state: dict) -> None:
-            bar.update(1)
-            bar.set_postfix(loss=f"{state['loss']:.3g}", map=f"{state['valid_map']:.3f}",
-                            best=f"{state['best']:.3f}")  # fmt: skip
-
-        model, history = train_hashing(
-            training.descriptors, training.labels, validation.descriptors, validation.labels,
-            config=config, bank_sha256=training.bank_sha256, progress=report,
-        )  # fmt: skip
-    model.metadata["class_names"] = list(training.class_names)
-    model.save(output)
-    curve_path = curve or output.with_suffix(".curve.png")
-    plot_training_curves(history, curve_path)
-    click.echo(
-        f"validation mAP@100 {history.best_valid_map:.4f} (epoch {history.best_epoch} of "
-        f"{history.epochs[-1]}, threshold {model.threshold:+.1f}, {history.seconds:.1f} s)"
+    names = (
+        "bits",
+        "margin",
+        "alpha",
+        "optimizer",
+        "normalisation",
+        "dropout",
+        "threshold",
+        "seed",
+        "device",
     )
-    click.echo(f"wrote {output} and {curve_path}")
+    settings = {name: options[name] for name in names}
+    for name, default in (("epochs", 300), ("lr", 0.01), ("batch_size", 48), ("patience", 60)):
+        settings[name] = options[name] if options[name] is not None else default
+    settings["loss"] = options["loss"] or "dsh"
+    model, history = train_hashing(
+        training.descriptors, training.labels, validation.descriptors, validation.labels,
+        config=TrainingConfig(**settings), bank_sha256=training.bank_sha256, progress=report,
+    )  # fmt: skip
+    model.metadata["class_names"] = list(training.class_names)
+    return model, history
+
+
+def _train_cnn(backbone: str, options: dict, report):
+    from cosfire.datasets import open_dataset, stratified_subset
+
+    try:
+        from hashing.cnn import CNNConfig, train_cnn_hashing
+    except ImportError:
+        raise click.UsageError(
+            "CNN baselines need the extra: pip install 'cosfire-hash[cnn]'"
+        ) from None
+    dataset = open_dataset(options["dataset"])
+    train_items = dataset.items(options["split"])
+    if options["train_limit"]:
+        train_items = stratified_subset(train_items, options["train_limit"], seed=options["seed"])
+    valid_items = dataset.items(options["valid_split"])
+    config = CNNConfig(
+        backbone=backbone, bits=options["bits"],
+        loss=options["loss"] or ("triplet" if backbone == "densenet161" else "dsh"),
+        margin=options["margin"], alpha=options["alpha"], input_px=options["input_px"],
+        lr=options["lr"] or 1e-4, batch_size=options["batch_size"] or 32,
+        epochs=options["epochs"] or 10, frozen_epochs=options["frozen_epochs"],
+        patience=options["patience"] or 5,
+        weights=str(options["weights"]) if options["weights"] else None,
+        pretrained=options["pretrained"], seed=options["seed"], device=options["device"],
+    )  # fmt: skip
+    model, history = train_cnn_hashing(
+        dataset.read_many(train_items), [i.label for i in train_items],
+        dataset.read_many(valid_items), [i.label for i in valid_items], config=config, progress=report,
+    )  # fmt: skip
+    model.metadata.update(class_names=list(dataset.class_names), dataset=dataset.source,
+                          train_images=len(train_items))  # fmt: skip
+    return model, history

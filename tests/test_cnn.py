@@ -73,3 +73,46 @@ def test_multiply_adds_by_hand() -> None:
 def test_bad_backbone_name() -> None:
     with pytest.raises(ValueError, match="densenet161, hrnet_w18"):
         CNNConfig(backbone="resnet50")  # type: ignore[arg-type]
+
+
+def test_cnn_baseline_through_the_command_line(synthetic_root: Path, tmp_path: Path) -> None:
+    from click.testing import CliRunner
+
+    from cli.main import main
+
+    def run(*args: str) -> str:
+        result = CliRunner().invoke(main, list(args), catch_exceptions=False)
+        assert result.exit_code == 0, result.output
+        return result.output
+
+    model = tmp_path / "cnn.pt"
+    run("train", "--backbone", "hrnet_w18", "--dataset", str(synthetic_root), "--bits", "8",
+        "--input-px", "32", "--epochs", "1", "--train-limit", "2", "-o", str(model), "--quiet")  # fmt: skip
+    archive = tmp_path / "cnn.chx"
+    run(
+        "index",
+        "--model",
+        str(model),
+        "--dataset",
+        str(synthetic_root),
+        "--split",
+        "train",
+        "-o",
+        str(archive),
+    )
+    image = sorted((synthetic_root / "test" / "FRII").glob("*.png"))[0]
+    assert "rank" in run("search", str(archive), str(image), "-k", "3")
+    report = run(
+        "evaluate",
+        str(archive),
+        "--dataset",
+        str(synthetic_root),
+        "--split",
+        "test",
+        "--k",
+        "5",
+        "--json",
+    )
+    assert '"map_at_5"' in report
+    result = CliRunner().invoke(main, ["train", "--backbone", "hrnet_w18", "-o", str(model)])
+    assert result.exit_code == 2 and "--dataset" in result.output

@@ -1,0 +1,87 @@
+"""Turning queries (images, descriptor files, data set splits) into codes of an archive."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+__all__ = ["EncodedQueries", "encode_dataset_split", "encode_images", "encode_queries"]
+
+
+@dataclass
+class EncodedQueries:
+    """Names, class names ("?" if unknown) and binary codes of queries."""
+
+    names: list[str]
+    labels: list[str]
+    codes: np.ndarray
+
+
+def is_cnn(model) -> bool:
+    """Whether ``model`` hashes images directly (a CNN baseline)."""
+    return hasattr(model, "encode_images")
+
+
+def encode_images(images: Sequence[np.ndarray], bank, model, *, jobs: int = 1) -> np.ndarray:
+    """Codes of in-memory grey images: described with ``bank`` first unless ``model`` is a CNN."""
+    if is_cnn(model):
+        return model.encode_images(list(images))
+    from cosfire.descriptor import describe
+
+    return model.encode(describe(bank, list(images), n_jobs=jobs))
+
+
+def encode_queries(queries: Sequence[str], bank, model, *, jobs: int = 1) -> EncodedQueries:
+    """Codes of QUERY arguments: image files and descriptor ``.npz`` files, in order given."""
+    import click
+
+    from cosfire.descriptor_file import load_descriptors
+    from cosfire.images import load_image
+
+    names: list[str] = []
+    labels: list[str] = []
+    blocks = []
+    for query in queries:
+        if query.lower().endswith(".npz"):
+            if is_cnn(model):
+                raise click.UsageError(
+                    f"{query}: this archive's model is a CNN, which hashes images, not COSFIRE "
+                    "descriptors; give image files"
+                )
+            described = load_descriptors(query)
+            if described.bank_sha256 and described.bank_sha256 != bank.sha256:
+                raise ValueError(
+                    f"{query} was described with another filter bank than the archive's"
+                )
+            names.extend(described.paths)
+            labels.extend(described.class_names[i] if i >= 0 else "?" for i in described.labels)
+            blocks.append(model.encode(described.descriptors))
+        else:
+            if not Path(query).is_file():
+                raise click.BadParameter(f"{query} does not exist", param_hint="QUERY")
+            names.append(query)
+            labels.append("?")
+            blocks.append(encode_images([load_image(query)], bank, model, jobs=jobs))
+    codes = np.concatenate(blocks) if blocks else np.zeros((0, model.bits), dtype=bool)
+    return EncodedQueries(names, labels, codes)
+
+
+def encode_dataset_split(
+    source: str, split: str, bank, model, *, jobs: int = 1
+) -> tuple[EncodedQueries, tuple[str, ...], np.ndarray]:
+    """Codes of every image of a data set split; also its class names and integer labels."""
+    from cosfire.datasets import open_dataset
+
+    dataset = open_dataset(source)
+    items = dataset.items(split)
+    if is_cnn(model):
+        codes = model.encode_images(dataset.read_many(items))
+    else:
+        from cosfire.descriptor import describe
+
+        codes = model.encode(describe(bank, items, read=dataset.read, n_jobs=jobs))
+    queries = EncodedQueries([dataset.name(i) for i in items], [i.class_name for i in items], codes)
+    return queries, dataset.class_names, np.array([i.label for i in items])
