@@ -87,8 +87,9 @@ def filter_options(function):
         click.option(
             "--noise-clip",
             type=float,
-            default=None,
-            help="Zero pixels below this many background rms (off by default).",
+            default=3.0,
+            show_default=True,
+            help="Zero pixels below this many background rms (0 = off).",
         ),
     ]
     for option in reversed(options):
@@ -121,7 +122,9 @@ def build_filter_config(options: dict):
     )
     if len(config.sigma) == 1:  # type: ignore[arg-type]
         config = FilterConfig.from_dict({**config.to_dict(), "sigma": config.sigma[0]})  # type: ignore[index]
-    preprocessing = Preprocessing(crop_px=options["crop"] or None, noise_clip=options["noise_clip"])
+    preprocessing = Preprocessing(
+        crop_px=options["crop"] or None, noise_clip=options["noise_clip"] or None
+    )
     rotations = tuple(360.0 * i / options["rotations"] for i in range(options["rotations"]))
     return config, preprocessing, rotations
 

@@ -8,6 +8,7 @@ in ``run.json``; a run folder refuses other settings (start a new folder instead
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import time
 import zlib
@@ -34,7 +35,7 @@ class PipelineConfig:
     seed: int = 0
     filter_config: dict[str, Any] = field(default_factory=dict)
     crop_px: int | None = 150
-    noise_clip: float | None = None
+    noise_clip: float | None = 3.0
     rotations: int = 24
     bits: tuple[int, ...] = (8, 16, 24, 32, 36, 48, 64, 72)
     main_bits: int = 36
@@ -196,14 +197,14 @@ def run_pipeline(folder: Path, config: PipelineConfig, *, quiet: bool = False, e
     run.stage("configure", [bank_path], configure)
     bank = load_bank(bank_path)
 
-    def describe_split(split: str, target: Path, read) -> Callable[[], dict]:
+    def describe_split(split: str, target: Path, read, with_bank=None) -> Callable[[], dict]:
         def work() -> dict:
             from cli._describing import describe_to_file
 
             items = dataset.items(split)
             with _progress_bar(len(items), f"describe {target.stem}", quiet) as bar:
                 report = describe_to_file(
-                    bank, items, read=read, names=[dataset.name(i) for i in items],
+                    with_bank or bank, items, read=read, names=[dataset.name(i) for i in items],
                     labels=[i.label for i in items], class_names=dataset.class_names,
                     output=target, n_jobs=config.jobs, on_error="skip", progress=bar.update,
                 )  # fmt: skip
@@ -321,9 +322,11 @@ def run_pipeline(folder: Path, config: PipelineConfig, *, quiet: bool = False, e
         main_model = load_model(main_model_path)
         database_codes = pack_codes(main_model.encode(train.descriptors))
 
-        def perturbed_map(name: str, reader: TransformedReader) -> dict:
+        def perturbed_map(name: str, reader: TransformedReader, with_bank=None) -> dict:
             target = run.path(f"test-{name}.npz")
-            run.stage(f"describe-test-{name}", [target], describe_split("test", target, reader))
+            run.stage(
+                f"describe-test-{name}", [target], describe_split("test", target, reader, with_bank)
+            )
             perturbed = load_descriptors(target)
             distances = hamming_distances(
                 pack_codes(main_model.encode(perturbed.descriptors)), database_codes
@@ -342,6 +345,19 @@ def run_pipeline(folder: Path, config: PipelineConfig, *, quiet: bool = False, e
             )
             for level in config.noise_levels
         }
+        # the same noisy queries without the background clipping: what noise does to COSFIRE
+        if bank.preprocessing.noise_clip is not None:
+            unclipped = dataclasses.replace(
+                bank, preprocessing=dataclasses.replace(bank.preprocessing, noise_clip=None)
+            )
+            results["noise_unclipped"] = {
+                level: perturbed_map(
+                    f"noise{level:g}-unclipped",
+                    TransformedReader(dataset, noise=level, seed=config.seed),
+                    unclipped,
+                )
+                for level in config.noise_levels
+            }
     results["seconds"] = run.seconds()
     results["config"] = config.to_dict()
     results["bank"] = {"filters": bank.n_filters, "sha256": bank.sha256}

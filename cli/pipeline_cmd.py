@@ -24,7 +24,8 @@ __all__ = ["pipeline"]
               help="Code length of the archive and the robustness checks.")  # fmt: skip
 @click.option("--params", type=click.Path(exists=True, dir_okay=False, path_type=Path),
               help="JSON of filter options (e.g. best.json from `cosfire-hash tune`).")  # fmt: skip
-@click.option("--noise-clip", type=float, default=None, help="Zero pixels below this many rms.")
+@click.option("--noise-clip", type=float, default=3.0, show_default=True,
+              help="Zero pixels below this many background rms (a no-op on clean FIRST PNGs).")  # fmt: skip
 @click.option("--rotations", type=click.IntRange(min=1), default=24, show_default=True)
 @click.option("--no-robustness", is_flag=True, help="Skip the rotated and noisy query runs.")
 @click.option("--jobs", type=int, default=2, show_default=True)
@@ -37,7 +38,7 @@ def pipeline(
     bits: str,
     main_bits: int,
     params: Path | None,
-    noise_clip: float | None,
+    noise_clip: float,
     rotations: int,
     no_robustness: bool,
     jobs: int,

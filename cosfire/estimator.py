@@ -67,7 +67,7 @@ class CosfireDescriptor(TransformerMixin, BaseEstimator):
         weighted: bool = True,
         weight_rule: str = "radio",
         crop_px: int | None = 150,
-        noise_clip: float | None = None,
+        noise_clip: float | None = 3.0,
         rotations: Sequence[float] = DEFAULT_ROTATIONS_DEG,
         n_jobs: int = 1,
     ) -> None:

@@ -4,10 +4,12 @@ Steps, in order, each a named option of :class:`Preprocessing`:
 
 1. ``crop_px``: a centre crop to ``crop_px`` x ``crop_px`` pixels (the papers use 150 px of
    FIRST at 1.8 arcsec/px; the Griese et al. PNGs are 300 px). Images already smaller are kept.
-2. ``noise_clip``: pixels below ``noise_clip`` times the background rms are set to 0. The rms is
-   estimated robustly (median absolute deviation of the pixels, times 1.4826), so the galaxy
-   itself barely moves it. FIRST PNGs already had this done at 3 sigma; noisy cutouts
-   (FITS, other surveys, or FIRST with added noise) need it.
+2. ``noise_clip`` (default 3): pixels below the background median plus ``noise_clip`` times the
+   background rms are set to 0. The rms is estimated robustly (median absolute deviation of the
+   pixels, times 1.4826), so the galaxy itself barely moves it. FIRST PNGs already had this
+   done at 3 sigma (their background is exactly 0, so the step changes nothing there); noisy
+   cutouts (FITS, other surveys, FIRST with added noise) need it: without it every noise
+   bump becomes a DoG response, and COSFIRE's AND of tuples starts answering to noise.
 3. ``scale``: ``"max"`` divides by the maximum so the image spans [0, 1]; ``"none"`` keeps
    the values.
 """
@@ -33,7 +35,7 @@ class Preprocessing:
     """
 
     crop_px: int | None = 150
-    noise_clip: float | None = None
+    noise_clip: float | None = 3.0
     scale: Literal["max", "none"] = "max"
 
     def __post_init__(self) -> None:
