@@ -100,7 +100,8 @@ def cnn_rows(args: argparse.Namespace) -> list[dict]:
                 "schedule": (f"{args.input_px} px, {len(fit_items)} training images, {args.epochs} epochs, "
                              f"{'ImageNet weights' if weights else 'no pretrained weights'}, {args.device}"),
             })  # fmt: skip
-            print(json.dumps(rows[-1]), flush=True)
+            if not args.json:
+                print(json.dumps(rows[-1]), flush=True)
     return rows
 
 
