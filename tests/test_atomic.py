@@ -1,0 +1,66 @@
+"""Interrupted writes leave the previous file intact (index, train, describe outputs alike)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from cosfire._atomic import atomic_write
+from cosfire.descriptor_file import DescriptorSet, load_descriptors, save_descriptors
+from hashing import TrainingConfig, load_model, train_hashing
+from retrieval.archive import Archive, load_archive, save_archive
+from retrieval.index import HammingIndex
+
+
+class Interrupted(Exception):
+    pass
+
+
+def test_a_failing_write_keeps_the_old_file_and_leaves_no_temporary(tmp_path: Path) -> None:
+    target = tmp_path / "file.txt"
+    target.write_text("old")
+    with pytest.raises(Interrupted), atomic_write(target, "w") as handle:
+        handle.write("half of the new cont")
+        raise Interrupted
+    assert target.read_text() == "old"
+    assert [p.name for p in tmp_path.iterdir()] == ["file.txt"]
+
+
+def test_interrupted_saves_of_project_files_keep_the_old_ones(tmp_path: Path, monkeypatch) -> None:
+    rng = np.random.default_rng(0)
+    x = rng.random((20, 4)).astype(np.float32)
+    labels = np.arange(20) % 2
+    descriptors = save_descriptors(
+        DescriptorSet(x, labels, ("a", "b"), list("abcdefghijklmnopqrst")), tmp_path / "d.npz"
+    )
+    model, _ = train_hashing(x, labels, x, labels, config=TrainingConfig(bits=4, epochs=1))
+    model_path = model.save(tmp_path / "m.pt")
+    index = HammingIndex(4)
+    index.add(model.encode(x))
+    archive_path = save_archive(
+        Archive(index, tuple("abcdefghijklmnopqrst"), labels, ("a", "b")), tmp_path / "a.chx"
+    )
+    before = {p: p.read_bytes() for p in (descriptors, model_path, archive_path)}
+
+    import numpy as _np
+    import torch
+
+    def crash(*args, **kwargs):
+        raise Interrupted
+
+    monkeypatch.setattr(torch, "save", crash)
+    with pytest.raises(Interrupted):
+        model.save(model_path)
+    monkeypatch.setattr(_np.lib.format, "write_array", crash)
+    with pytest.raises(Interrupted):
+        save_descriptors(
+            DescriptorSet(x * 2, labels, ("a", "b"), list("abcdefghijklmnopqrst")), descriptors
+        )
+    monkeypatch.undo()
+    assert {p: p.read_bytes() for p in before} == before
+    assert load_model(model_path).bits == 4
+    assert np.array_equal(load_descriptors(descriptors).descriptors, x)
+    assert len(load_archive(archive_path)) == 20
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["a.chx", "d.npz", "m.pt"]
