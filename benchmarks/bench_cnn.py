@@ -10,7 +10,7 @@ order), training time, inference time per image, parameters and multiply-adds pe
 * COSFIRE + DSH MLP: read from a finished ``cosfire-hash pipeline`` run folder (its training
   time is the MLP's; its inference time is describing one image plus the MLP);
 * DenseNet161 + triplet loss (sigmoid codes, Ndung'u et al. 2023) and HRNet-W18 + DSH (tanh),
-  trained here.
+  trained here, also evaluated with the pipeline's noisy queries (same noise, same seeds).
 
 The CNN schedule is reduced so that it runs on a 2-core CPU without pretrained weights (none
 can be downloaded here): ``--input-px`` 64, ``--train-limit`` images per class, ``--epochs``
@@ -28,6 +28,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from cli.pipeline import TransformedReader
 from cosfire.datasets import open_dataset, stratified_subset
 from hashing.cnn import CNNConfig, count_multiply_adds, train_cnn_hashing
 from hashing.model import load_model
@@ -59,6 +60,8 @@ def cosfire_rows(run: Path, bits_list: list[int]) -> list[dict]:
             "train_seconds": seconds.get(f"train-{bits}"), "inference_ms_per_image": 1e3 * describe_seconds / n_images,
             "parameters": parameters, "multiply_adds": macs,
             "schedule": f"{results['bank']['filters']} filters; MLP as the library default",
+            "noise_map_at_100": ({k: v["map_at_100"] for k, v in results.get("noise", {}).items()}
+                                 if key == str(results["config"]["main_bits"]) else {}),
         })  # fmt: skip
     return rows
 
@@ -75,6 +78,10 @@ def cnn_rows(args: argparse.Namespace) -> list[dict]:
     fit_images, database_images = dataset.read_many(fit_items), dataset.read_many(train_items)
     valid_images, test_images = dataset.read_many(valid_items), dataset.read_many(test_items)
     labels = lambda items: np.array([i.label for i in items])  # noqa: E731
+    noisy_tests = {  # the same noisy queries as the pipeline's robustness stage
+        level: [TransformedReader(dataset, noise=level, seed=0)(item) for item in test_items]
+        for level in args.noise_levels
+    }
     rows = []
     for backbone, loss, weights in (("densenet161", "triplet", args.weights_densenet),
                                     ("hrnet_w18", "dsh", args.weights_hrnet)):  # fmt: skip
@@ -90,8 +97,20 @@ def cnn_rows(args: argparse.Namespace) -> list[dict]:
             start = time.perf_counter()
             queries = model.encode_images(test_images)
             inference = (time.perf_counter() - start) / len(test_images)
+            noise_maps = {
+                f"{level:g}": codes_map(
+                    model.encode_images(images),
+                    labels(test_items),
+                    database,
+                    labels(train_items),
+                    100,
+                    0,
+                )  # fmt: skip
+                for level, images in noisy_tests.items()
+            }
             network = model.network.cpu()
             rows.append({
+                "noise_map_at_100": noise_maps,
                 "method": f"{backbone} + {loss}", "bits": bits,
                 "map_at_100": codes_map(queries, labels(test_items), database, labels(train_items), 100, 0),
                 "train_seconds": train_seconds, "inference_ms_per_image": 1e3 * inference,
@@ -117,6 +136,7 @@ def main() -> None:
     parser.add_argument("--weights-hrnet")
     parser.add_argument("--device", default="cpu")
     parser.add_argument("--threads", type=int, default=2)
+    parser.add_argument("--noise-levels", type=float, nargs="+", default=[0.05, 0.1, 0.2])
     parser.add_argument("--json", action="store_true")
     args = parser.parse_args()
     torch.set_num_threads(args.threads)

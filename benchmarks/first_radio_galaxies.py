@@ -119,7 +119,15 @@ def render(run: Path, cnn: list[dict] | None, tune: dict | None) -> str:
                               f"{r['parameters']:,}", f"{r['multiply_adds']:,}", r["schedule"]]))  # fmt: skip
         lines += ["", "COSFIRE's multiply-adds count the MLP only; describing an image costs its "
                   "ms / image (DoG filtering, blurs and the sparse filter evaluation, which "
-                  "is look-ups rather than multiply-adds)."]  # fmt: skip
+                  "is look-ups rather than multiply-adds).", "",
+                  "Noise robustness beside the CNNs (mAP@100, the same noisy test images):", "",
+                  row(["method", "bits", "clean", *[f"noise {lv}" for lv in ("0.05", "0.1", "0.2")]]),
+                  row(["---"] * 6)]  # fmt: skip
+        for r in cnn:
+            noise = r.get("noise_map_at_100") or {}
+            if noise:
+                lines.append(row([r["method"], r["bits"], percent(r["map_at_100"]),
+                                  *[percent(noise[lv]) if lv in noise else "" for lv in ("0.05", "0.1", "0.2")]]))  # fmt: skip
     if tune:
         best = tune["best"]
         lines += ["", "## Parameter search (validation split)", "",
