@@ -266,7 +266,6 @@ def train_cnn_hashing(
         generator = torch.Generator().manual_seed(config.seed)
         model = CNNHashingModel(network)
         best_state = copy.deepcopy(network.state_dict())
-        stale = 0
         for epoch in range(1, config.epochs + 1):
             frozen = epoch <= config.frozen_epochs
             for parameter in network.backbone.parameters():
@@ -291,19 +290,11 @@ def train_cnn_hashing(
                 losses.append(float(loss.detach()))
             valid_map = codes_map(model.encode_images(valid_images), valid_y,
                                   model.encode_images(train_images), np.asarray(train_labels), 100)  # fmt: skip
-            history.epochs.append(epoch)
-            history.train_loss.append(float(np.mean(losses)) if losses else float("nan"))
-            history.valid_map.append(valid_map)
-            if valid_map > history.best_valid_map:
-                history.best_valid_map, history.best_epoch = valid_map, epoch
+            if history.record(epoch, losses, valid_map):
                 best_state = copy.deepcopy(network.state_dict())
-                stale = 0
-            else:
-                stale += 1
             if progress is not None:
-                progress({"epoch": epoch, "loss": history.train_loss[-1], "valid_map": valid_map,
-                          "best": history.best_valid_map})  # fmt: skip
-            if stale >= config.patience:
+                progress(history.last())
+            if history.epochs_since_best >= config.patience:
                 break
         network.load_state_dict(best_state)
     history.seconds = time.perf_counter() - start_time

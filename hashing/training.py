@@ -84,6 +84,26 @@ class TrainingHistory:
     threshold_sweep: dict[float, float] = field(default_factory=dict)
     seconds: float = 0.0
 
+    def record(self, epoch: int, losses: list[float], valid_map: float) -> bool:
+        """Append an epoch's mean loss and validation mAP; return whether it is the best."""
+        self.epochs.append(epoch)
+        self.train_loss.append(float(np.mean(losses)) if losses else float("nan"))
+        self.valid_map.append(valid_map)
+        if valid_map > self.best_valid_map:
+            self.best_valid_map, self.best_epoch = valid_map, epoch
+            return True
+        return False
+
+    @property
+    def epochs_since_best(self) -> int:
+        """Epochs run after the best one."""
+        return self.epochs[-1] - self.best_epoch if self.epochs else 0
+
+    def last(self) -> dict[str, float]:
+        """The latest epoch as ``{"epoch", "loss", "valid_map", "best"}`` (for progress)."""
+        return {"epoch": self.epochs[-1], "loss": self.train_loss[-1],
+                "valid_map": self.valid_map[-1], "best": self.best_valid_map}  # fmt: skip
+
     def to_dict(self) -> dict[str, Any]:
         """Return a JSON-able dict."""
         spec = asdict(self)
@@ -216,7 +236,6 @@ def train_hashing(
         generator = torch.Generator().manual_seed(config.seed)
         model = HashingModel(network, 0.0, bank_sha256)
         best_state = copy.deepcopy(network.state_dict())
-        stale = 0
         for epoch in range(1, config.epochs + 1):
             network.train()
             order = torch.randperm(len(train_x), generator=generator).to(device)
@@ -241,21 +260,11 @@ def train_hashing(
             valid_map = codes_map(
                 model.encode(valid_x), valid_y, model.encode(train_x), train_y, config.map_k
             )
-            history.epochs.append(epoch)
-            history.train_loss.append(float(np.mean(losses)))
-            history.valid_map.append(valid_map)
-            if valid_map > history.best_valid_map:
-                history.best_valid_map, history.best_epoch = valid_map, epoch
+            if history.record(epoch, losses, valid_map):
                 best_state = copy.deepcopy(network.state_dict())
-                stale = 0
-            else:
-                stale += 1
             if progress is not None:
-                progress(
-                    {"epoch": epoch, "loss": history.train_loss[-1], "valid_map": valid_map,
-                     "best": history.best_valid_map}
-                )  # fmt: skip
-            if stale >= config.patience:
+                progress(history.last())
+            if history.epochs_since_best >= config.patience:
                 break
         network.load_state_dict(best_state)
         if config.threshold == "sweep":
