@@ -48,8 +48,9 @@ class HammingIndex:
     kind : {"exact", "ivf", "hnsw", "multihash"}
         Exact brute force (faiss ``IndexBinaryFlat``) or an approximate index.
     ivf_lists : int, optional
-        Buckets of the IVF index (default about 4 sqrt(n), at most 65536), fixed by the first
-        ``add``, which also trains the bucket centres (on at most 100,000 of its codes).
+        Buckets of the IVF index (default about 4 sqrt(n), at most one per 39 training codes),
+        fixed by the first ``add``, which also trains the bucket centres (on at most 100,000 of
+        its codes).
     ivf_probes : int
         Buckets searched per query.
     hnsw_neighbours : int
@@ -107,16 +108,17 @@ class HammingIndex:
             return faiss.IndexBinaryFlat(dimension)
         if self.kind == "ivf":
             assert training is not None
-            lists = self.ivf_lists or int(np.clip(4 * np.sqrt(len(training)), 1, 65536))
-            lists = max(1, min(lists, len(training) // 39 or 1))
-            self.ivf_lists = lists
-            self._quantizer = faiss.IndexBinaryFlat(dimension)
-            index = faiss.IndexBinaryIVF(self._quantizer, dimension, lists)
             sample = training
             if len(sample) > 100_000:
                 sample = sample[
                     np.random.default_rng(0).choice(len(sample), 100_000, replace=False)
                 ]
+            lists = self.ivf_lists or int(np.clip(4 * np.sqrt(len(training)), 1, 65536))
+            # k-means wants about 39 training codes per bucket
+            lists = max(1, min(lists, len(sample) // 39 or 1))
+            self.ivf_lists = lists
+            self._quantizer = faiss.IndexBinaryFlat(dimension)
+            index = faiss.IndexBinaryIVF(self._quantizer, dimension, lists)
             index.train(np.ascontiguousarray(sample))
             return index
         if self.kind == "hnsw":
