@@ -26,6 +26,10 @@ class TrainingConfig:
 
     The papers' notebook recipe is ``optimizer="rmsprop", lr=0.01, batch_size=48,
     epochs=2000, step_size=10, gamma=0.95, alpha=1e-5, margin=2*bits``.
+
+    ``class_weight`` > 0 adds an auxiliary classification loss during training: a linear
+    softmax classifier on the real codes, its cross-entropy weighted by ``class_weight`` (the
+    classifier is discarded afterwards; the codes keep what it taught them).
     """
 
     bits: int = 36
@@ -43,6 +47,7 @@ class TrainingConfig:
     gamma: float = 0.95
     l1: float = 1e-8
     l2: float = 1e-8
+    class_weight: float = 0.0
     patience: int = 60
     map_k: int = 100
     threshold: Literal["sign", "sweep"] = "sign"
@@ -230,8 +235,16 @@ def train_hashing(
             if config.loss == "dsh"
             else TripletLoss(config.effective_margin)
         )
+        classifier = (
+            torch.nn.Linear(config.bits, int(train_y.max()) + 1).to(device)
+            if config.class_weight > 0
+            else None
+        )
+        parameters = list(network.parameters())
+        if classifier is not None:
+            parameters += list(classifier.parameters())
         optimizer_class = torch.optim.RMSprop if config.optimizer == "rmsprop" else torch.optim.Adam
-        optimizer = optimizer_class(network.parameters(), lr=config.lr)
+        optimizer = optimizer_class(parameters, lr=config.lr)
         schedule = torch.optim.lr_scheduler.StepLR(optimizer, config.step_size, config.gamma)
         generator = torch.Generator().manual_seed(config.seed)
         model = HashingModel(network, 0.0, bank_sha256)
@@ -246,6 +259,10 @@ def train_hashing(
                     continue
                 outputs = network(train_tensor[batch])
                 loss = criterion(outputs, label_tensor[batch])
+                if classifier is not None:
+                    loss = loss + config.class_weight * torch.nn.functional.cross_entropy(
+                        classifier(outputs), label_tensor[batch]
+                    )
                 if config.l1:
                     loss = loss + config.l1 * _l1_penalty(network)
                 if config.l2:

@@ -141,3 +141,14 @@ def test_encode_of_an_untrained_model_has_the_right_shape() -> None:
     model = HashingModel(HashingNetwork(NetworkConfig(input_dim=4, bits=36)))
     codes = model.encode(np.ones((3, 4), np.float32))
     assert codes.shape == (3, 36) and codes.dtype == bool
+
+
+def test_auxiliary_classification_loss_trains_and_is_not_saved(tmp_path: Path) -> None:
+    x, y = blobs(0)
+    plain, _ = train_hashing(x, y, x, y, config=TrainingConfig(**{**CONFIG.to_dict(), "epochs": 3}))
+    config = TrainingConfig(**{**CONFIG.to_dict(), "epochs": 3, "class_weight": 5.0})
+    model, history = train_hashing(x, y, x, y, config=config)
+    assert not np.array_equal(model.real_codes(x), plain.real_codes(x))
+    assert history.best_valid_map > 0.5
+    saved = torch.load(model.save(tmp_path / "m.pt"), weights_only=True)["state_dict"]
+    assert all(key.startswith(("layers.", "feature_")) for key in saved)
