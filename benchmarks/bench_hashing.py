@@ -12,8 +12,9 @@ training part (1,180) the database. mAP@100 breaks Hamming ties in a seeded rand
 ``--recipe notebook`` is the seed notebook's recipe as published (RMSprop lr 0.01, batch 48,
 DSH m = 2k, alpha 1e-5, StepLR 10 / 0.95, L2 normalisation, sign, 2,000 epochs, last epoch
 kept... except that here the best validation epoch is kept); the default recipe is the
-library's ``TrainingConfig()``: the same optimiser, loss and schedule, at most 300 epochs,
-stopping 60 epochs after the best validation mAP@100.
+library's ``TrainingConfig()``: Adam 1e-3, L2 + standardisation, DSH plus an auxiliary
+classification loss (weight 20), at most 300 epochs, stopping 60 epochs after the best
+validation mAP@100.
 Target (issue 4): mAP@100 >= 75 at 36 bits (anchor: the notebook recipe gave 67.3), training
 under 60 s per model on a 2-core machine.
 """

@@ -45,6 +45,13 @@ class PipelineConfig:
     jobs: int = 2
 
     def __post_init__(self) -> None:
+        from hashing.training import TrainingConfig
+
+        # record the training settings in full, so that changed defaults mean a new run
+        training = {**TrainingConfig().to_dict(), **self.training}
+        for per_run in ("bits", "seed"):
+            training.pop(per_run, None)
+        object.__setattr__(self, "training", training)
         object.__setattr__(self, "bits", tuple(int(b) for b in self.bits))
         object.__setattr__(self, "noise_levels", tuple(float(n) for n in self.noise_levels))
         if self.main_bits not in self.bits:

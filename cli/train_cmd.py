@@ -19,7 +19,7 @@ __all__ = ["train"]
 )
 @click.option("--epochs", type=click.IntRange(min=1), default=None,
               help="Most epochs [300; CNN: 10].")  # fmt: skip
-@click.option("--lr", type=float, default=None, help="Learning rate [0.01; CNN: 1e-4].")
+@click.option("--lr", type=float, default=None, help="Learning rate [1e-3; CNN: 1e-4].")
 @click.option("--batch-size", type=click.IntRange(min=2), default=None, help="[48; CNN: 32]")
 @click.option("--margin", type=float, default=None, help="Loss margin (default: 2 x bits for DSH).")
 @click.option("--alpha", type=float, default=1e-5, show_default=True, help="Quantisation weight.")
@@ -29,7 +29,7 @@ __all__ = ["train"]
 @click.option("--loss", type=click.Choice(["dsh", "triplet"]), default=None,
               help="[dsh; densenet161: triplet]")  # fmt: skip
 @click.option("--normalisation", type=click.Choice(["l2", "standard", "l2+standard", "none"]),
-              default="l2", show_default=True, help="Input normalisation inside the model.")  # fmt: skip
+              default="l2+standard", show_default=True, help="Input normalisation inside the model.")  # fmt: skip
 @click.option("--dropout", type=float, default=0.0, show_default=True)
 @click.option("--patience", type=click.IntRange(min=1), default=None,
               help="Stop after this many epochs without a better validation mAP [60; CNN: 5].")  # fmt: skip
@@ -134,7 +134,7 @@ def _train_mlp(train_path: Path, valid_path: Path | None, options: dict, report)
         "device",
     )
     settings = {name: options[name] for name in names}
-    for name, default in (("epochs", 300), ("lr", 0.01), ("batch_size", 48), ("patience", 60)):
+    for name, default in (("epochs", 300), ("lr", 1e-3), ("batch_size", 48), ("patience", 60)):
         settings[name] = options[name] if options[name] is not None else default
     settings["loss"] = options["loss"] or "dsh"
     model, history = train_hashing(
