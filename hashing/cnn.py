@@ -239,6 +239,33 @@ class CNNHashingModel:
         return cls(network.to(device), dict(header.get("metadata", {})))
 
 
+@torch.no_grad()
+def _recalibrate_batch_norm(
+    network: nn.Module, images: torch.Tensor, batch_size: int, device: torch.device
+) -> None:
+    """Set BatchNorm running statistics to the plain average over the training images.
+
+    With short schedules (a few hundred steps) the default exponential averages still carry
+    their initial values, and the network in eval mode computes something else than it was
+    trained to; one pass in train mode with cumulative averaging fixes that.
+    """
+    norms = [m for m in network.modules() if isinstance(m, nn.modules.batchnorm._BatchNorm)]
+    if not norms:
+        return
+    saved = [m.momentum for m in norms]
+    for module in norms:
+        module.reset_running_stats()
+        module.momentum = None  # cumulative average
+    network.train()
+    for start in range(0, len(images), batch_size):
+        batch = images[start : start + batch_size]
+        if len(batch) > 1:
+            network(batch.to(device))
+    for module, momentum in zip(norms, saved, strict=True):
+        module.momentum = momentum
+    network.eval()
+
+
 def train_cnn_hashing(
     train_images: Sequence[np.ndarray],
     train_labels: np.ndarray,
@@ -288,6 +315,7 @@ def train_cnn_hashing(
                 loss.backward()
                 optimizer.step()
                 losses.append(float(loss.detach()))
+            _recalibrate_batch_norm(network, train_x, config.batch_size, device)
             valid_map = codes_map(model.encode_images(valid_images), valid_y,
                                   model.encode_images(train_images), np.asarray(train_labels), 100)  # fmt: skip
             if history.record(epoch, losses, valid_map):
