@@ -57,6 +57,7 @@ class TrainingConfig:
     threshold: Literal["sign", "sweep"] = "sign"
     seed: int = 0
     device: str = "cpu"
+    num_threads: int = 1
 
     def __post_init__(self) -> None:
         if self.bits <= 0:
@@ -158,16 +159,21 @@ def stratified_split(
 
 
 @contextlib.contextmanager
-def _deterministic(seed: int) -> Iterator[None]:
-    """Seed torch locally and use deterministic kernels, restoring global state after."""
+def _deterministic(seed: int, num_threads: int | None = None) -> Iterator[None]:
+    """Seed torch locally, use deterministic kernels and ``num_threads`` CPU threads; restore
+    the global state after."""
     previous = torch.are_deterministic_algorithms_enabled()
+    previous_threads = torch.get_num_threads()
     with torch.random.fork_rng(devices=[]):
         torch.manual_seed(seed)
         torch.use_deterministic_algorithms(True)
+        if num_threads:
+            torch.set_num_threads(num_threads)
         try:
             yield
         finally:
             torch.use_deterministic_algorithms(previous)
+            torch.set_num_threads(previous_threads)
 
 
 def _l1_penalty(network: torch.nn.Module) -> torch.Tensor:
@@ -221,7 +227,8 @@ def train_hashing(
     device = torch.device(config.device)
     history = TrainingHistory()
     start_time = time.perf_counter()
-    with _deterministic(config.seed):
+    # the network is small: one thread is faster than several fighting over the cores
+    with _deterministic(config.seed, config.num_threads):
         network = HashingNetwork(
             NetworkConfig(
                 input_dim=train_x.shape[1],

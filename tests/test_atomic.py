@@ -64,3 +64,13 @@ def test_interrupted_saves_of_project_files_keep_the_old_ones(tmp_path: Path, mo
     assert np.array_equal(load_descriptors(descriptors).descriptors, x)
     assert len(load_archive(archive_path)) == 20
     assert sorted(p.name for p in tmp_path.iterdir()) == ["a.chx", "d.npz", "m.pt"]
+
+
+def test_written_files_get_ordinary_permissions(tmp_path: Path) -> None:
+    import os
+
+    reference = tmp_path / "plain.txt"
+    reference.write_text("x")
+    with atomic_write(tmp_path / "atomic.txt", "w") as handle:
+        handle.write("x")
+    assert os.stat(tmp_path / "atomic.txt").st_mode & 0o777 == os.stat(reference).st_mode & 0o777
