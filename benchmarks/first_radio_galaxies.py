@@ -30,6 +30,35 @@ def percent(value: float) -> str:
     return f"{100 * value:.2f}"
 
 
+def describe_filters(config: dict) -> str:
+    """The bank's filter settings of a run, in the papers' words."""
+    from cosfire.configure import FilterConfig
+
+    settings = {**FilterConfig().to_dict(), **config.get("filter_config", {})}
+    rhos = [int(r) if float(r).is_integer() else r for r in settings["rhos"]]
+    step = rhos[1] - rhos[0] if len(rhos) > 1 else 0
+    evenly = len(rhos) > 2 and all(b - a == step for a, b in zip(rhos, rhos[1:], strict=False))
+    rho_text = f"{rhos[0]}:{step}:{rhos[-1]}" if evenly else ", ".join(map(str, rhos))
+    return (
+        f"{settings['input_filter'].upper()} sigma {settings['sigma']:g}, rho {rho_text}, "
+        f"t1 {settings['t1']:g}, sigma0 {settings['sigma0']:g}, alpha {settings['alpha']:g}, "
+        f"polarity {settings['polarity']}, {settings['blur']} blurring, "
+        f"{settings['shift']} shifts"
+    )
+
+
+def describe_training(config: dict) -> str:
+    """The hashing model's training settings of a run."""
+    t = config["training"]
+    hidden = "-".join(str(h) for h in t["hidden"])
+    aux = f", auxiliary class loss weight {t['class_weight']:g}" if t.get("class_weight") else ""
+    return (
+        f"DSH MLP {hidden}-k ({t['normalisation']} input), {t['optimizer']} lr {t['lr']:g}, "
+        f"batch {t['batch_size']}, up to {t['epochs']} epochs with patience {t['patience']}"
+        f"{aux}, epoch chosen on valid mAP@100, {t['threshold']} binarisation"
+    )
+
+
 def render(run: Path, cnn: list[dict] | None, tune: dict | None) -> str:
     results = json.loads((run / "results.json").read_text())
     config = results["config"]
@@ -45,9 +74,8 @@ def render(run: Path, cnn: list[dict] | None, tune: dict | None) -> str:
         "1,758 / valid 200 / test 200 galaxies (Bent, Compact, FRI, FRII), 300 px PNGs centre-"
         f"cropped to {config['crop_px']} px. Bank: {results['bank']['filters']} filters "
         f"({config['per_class']} per class, prototypes drawn from train with seed {config['seed']}), "
-        "DoG sigma 5, rho 0:5:30, t1 0.05, sigma0 0.5, alpha 0.10, on-centre, "
-        f"{config['rotations']} rotations, bilinear sub-pixel shifts. Hashing: the library "
-        "default (DSH MLP 300-200-k, RMSprop 0.01, batch 48, epoch chosen on valid mAP@100).",
+        f"{describe_filters(config)}, {config['rotations']} rotations. "
+        f"Hashing: {describe_training(config)}.",
         "Evaluation: database = train split, queries = test split, relevant = same class; "
         "mAP@100 with Hamming ties in seeded random order, and the exact expectation over all "
         "tie orders beside it. Machine: 2 CPU cores, no GPU "
