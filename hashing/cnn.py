@@ -78,6 +78,11 @@ class CNNConfig:
             raise ValueError(f"bits must be a positive integer, got {self.bits}")
         if self.input_px < 32:
             raise ValueError(f"input_px must be >= 32, got {self.input_px}")
+        if self.backbone == "hrnet_w18" and self.input_px % 32:
+            # HRNet fuses branches at 1/4 .. 1/32 of the input: other sizes do not line up
+            raise ValueError(
+                f"hrnet_w18 needs input_px divisible by 32 (e.g. 64, 224), got {self.input_px}"
+            )
 
     @property
     def activation(self) -> str:

@@ -75,6 +75,12 @@ def test_bad_backbone_name() -> None:
         CNNConfig(backbone="resnet50")  # type: ignore[arg-type]
 
 
+def test_hrnet_input_size_must_divide_by_32() -> None:
+    with pytest.raises(ValueError, match="divisible by 32"):
+        CNNConfig(backbone="hrnet_w18", input_px=48)
+    assert CNNConfig(backbone="densenet161", input_px=48).input_px == 48
+
+
 def test_cnn_baseline_through_the_command_line(synthetic_root: Path, tmp_path: Path) -> None:
     from click.testing import CliRunner
 
