@@ -2,7 +2,7 @@
 
     python benchmarks/bench_cnn.py --cosfire-run runs/first [--bits 8 16 36] [--json]
         [--input-px 64] [--train-limit 60] [--epochs 3] [--weights-densenet PATH]
-        [--weights-hrnet PATH] [--device cpu]
+        [--weights-hrnet PATH] [--lr LR] [--frozen-epochs N] [--device cpu]
 
 For each code length: test-split mAP@100 (database = train split, ties in seeded random
 order), training time, inference time per image, parameters and multiply-adds per image, for
@@ -13,8 +13,9 @@ order), training time, inference time per image, parameters and multiply-adds pe
   trained here, also evaluated with the pipeline's noisy queries (same noise, same seeds).
 
 The CNN schedule is reduced so that it runs on a 2-core CPU without pretrained weights (none
-can be downloaded here): ``--input-px`` 64, ``--train-limit`` images per class, ``--epochs``
-(first one with a frozen backbone). Pass ImageNet weights (``--weights-*``) and a GPU
+can be downloaded here): ``--input-px`` 64, ``--train-limit`` images per class, ``--epochs``;
+from scratch the backbone trains from the first epoch with Adam lr 1e-3, with pretrained
+weights the first epoch is frozen and the rate is 1e-4 (``--lr``, ``--frozen-epochs``). Pass ImageNet weights (``--weights-*``) and a GPU
 (``--device cuda --input-px 224 --train-limit 0 --epochs 200``) for the papers' schedule.
 """
 
@@ -86,9 +87,13 @@ def cnn_rows(args: argparse.Namespace) -> list[dict]:
     for backbone, loss, weights in (("densenet161", "triplet", args.weights_densenet),
                                     ("hrnet_w18", "dsh", args.weights_hrnet)):  # fmt: skip
         for bits in args.bits:
+            # fine-tuning pretrained weights: a frozen first epoch and a small rate; from
+            # scratch, the backbone trains from the start at a larger rate
+            lr = args.lr if args.lr is not None else (1e-4 if weights else 1e-3)
+            frozen = args.frozen_epochs if args.frozen_epochs is not None else (1 if weights else 0)
             config = CNNConfig(backbone=backbone, bits=bits, loss=loss, input_px=args.input_px,
-                               epochs=args.epochs, frozen_epochs=1, batch_size=16, weights=weights,
-                               device=args.device, seed=0)  # fmt: skip
+                               epochs=args.epochs, frozen_epochs=frozen, batch_size=16, lr=lr,
+                               weights=weights, device=args.device, seed=0)  # fmt: skip
             start = time.perf_counter()
             model, _ = train_cnn_hashing(fit_images, labels(fit_items), valid_images, labels(valid_items),
                                          config=config)  # fmt: skip
@@ -117,6 +122,7 @@ def cnn_rows(args: argparse.Namespace) -> list[dict]:
                 "parameters": int(sum(p.numel() for p in network.parameters())),
                 "multiply_adds": count_multiply_adds(network, (1, 3, args.input_px, args.input_px)),
                 "schedule": (f"{args.input_px} px, {len(fit_items)} training images, {args.epochs} epochs, "
+                             f"Adam lr {lr:g}, {frozen} frozen epochs, "
                              f"{'ImageNet weights' if weights else 'no pretrained weights'}, {args.device}"),
             })  # fmt: skip
             if not args.json:
@@ -132,6 +138,8 @@ def main() -> None:
     parser.add_argument("--input-px", type=int, default=64)
     parser.add_argument("--train-limit", type=int, default=60)
     parser.add_argument("--epochs", type=int, default=3)
+    parser.add_argument("--lr", type=float, help="default: 1e-4 with weights, 1e-3 without")
+    parser.add_argument("--frozen-epochs", type=int, help="default: 1 with weights, 0 without")
     parser.add_argument("--weights-densenet")
     parser.add_argument("--weights-hrnet")
     parser.add_argument("--device", default="cpu")
