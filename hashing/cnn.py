@@ -54,6 +54,10 @@ class CNNConfig:
     backbone: Literal["densenet161", "hrnet_w18"] = "densenet161"
     bits: int = 8
     loss: Literal["triplet", "dsh"] = "triplet"
+    #: triplets of the triplet loss: every valid triplet of a batch ("batch_all"), or the hardest
+    #: positive and negative per anchor ("batch_hard", which collapses all codes to one when a
+    #: backbone trains from scratch)
+    mining: Literal["batch_all", "batch_hard"] = "batch_all"
     margin: float | None = None
     alpha: float = 1e-5
     input_px: int = 224
@@ -76,6 +80,8 @@ class CNNConfig:
             )
         if self.bits <= 0:
             raise ValueError(f"bits must be a positive integer, got {self.bits}")
+        if self.mining not in ("batch_all", "batch_hard"):
+            raise ValueError(f"mining must be batch_all or batch_hard, got {self.mining!r}")
         if self.input_px < 32:
             raise ValueError(f"input_px must be >= 32, got {self.input_px}")
         if self.backbone == "hrnet_w18" and self.input_px % 32:
@@ -293,7 +299,9 @@ def train_cnn_hashing(
         margin = config.margin if config.margin is not None else (
             config.bits / 4 if config.loss == "triplet" else 2.0 * config.bits)  # fmt: skip
         criterion = (
-            TripletLoss(margin) if config.loss == "triplet" else DSHLoss(margin, config.alpha)
+            TripletLoss(margin, mining=config.mining)
+            if config.loss == "triplet"
+            else DSHLoss(margin, config.alpha)
         )
         generator = torch.Generator().manual_seed(config.seed)
         model = CNNHashingModel(network)

@@ -75,6 +75,11 @@ def test_bad_backbone_name() -> None:
         CNNConfig(backbone="resnet50")  # type: ignore[arg-type]
 
 
+def test_unknown_triplet_mining_is_refused() -> None:
+    with pytest.raises(ValueError, match="batch_all or batch_hard"):
+        CNNConfig(mining="hardest")  # type: ignore[arg-type]
+
+
 def test_hrnet_input_size_must_divide_by_32() -> None:
     with pytest.raises(ValueError, match="divisible by 32"):
         CNNConfig(backbone="hrnet_w18", input_px=48)
