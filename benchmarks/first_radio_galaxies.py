@@ -133,7 +133,10 @@ def render(
         "# COSFIRE hashing on the FIRST radio galaxies",
         "",
         "Regenerate with `python benchmarks/first_radio_galaxies.py` (runs `cosfire-hash pipeline "
-        "--dataset first --out runs/first`; finished stages are reused).",
+        "--dataset first --out runs/first`; finished stages are reused). The parameter search "
+        "and the CNN sections come from `cosfire-hash tune --dataset first --out runs/tune` and "
+        "`python benchmarks/bench_cnn.py --cosfire-run runs/first --json > cnn.json` "
+        "(schedule in the table), added with `--tune runs/tune --cnn-json cnn.json`.",
         "",
         "Data: Griese et al. (2023) FIRST set, train "
         "1,758 / valid 200 / test 200 galaxies (Bent, Compact, FRI, FRII), 300 px PNGs centre-"
@@ -210,6 +213,13 @@ def render(
             lines.append(row([r["method"], r["bits"], percent(r["map_at_100"]),
                               f"{r['train_seconds'] or 0:.0f}", f"{r['inference_ms_per_image']:.1f}",
                               f"{r['parameters']:,}", f"{r['multiply_adds']:,}", r["schedule"]]))  # fmt: skip
+        if any("no pretrained weights" in r["schedule"] for r in cnn):
+            lines += ["", "The CNNs here train from scratch on a reduced CPU schedule (no pretrained "
+                      "weights can be downloaded on this machine): they learn little (codes that "
+                      "are all equal score about 9 % on this test split). The papers' CNN numbers "
+                      "need ImageNet weights and the full schedule: `bench_cnn.py --weights-densenet "
+                      "PATH --weights-hrnet PATH --device cuda --input-px 224 --train-limit 0 "
+                      "--epochs 200`."]  # fmt: skip
         lines += ["", "COSFIRE's multiply-adds count the MLP only; describing an image costs its "
                   "ms / image (DoG filtering, blurs and the sparse filter evaluation, which "
                   "is look-ups rather than multiply-adds).", "",
