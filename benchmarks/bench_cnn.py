@@ -1,7 +1,7 @@
 """Benchmark: CNN hashing baselines against COSFIRE codes on the FIRST galaxies.
 
     python benchmarks/bench_cnn.py --cosfire-run runs/first [--bits 8 16 36] [--json]
-        [--input-px 64] [--train-limit 60] [--epochs 3] [--weights-densenet PATH]
+        [--input-px 64] [--train-limit 100] [--epochs 6] [--weights-densenet PATH]
         [--weights-hrnet PATH] [--lr LR] [--frozen-epochs N] [--device cpu]
 
 For each code length: test-split mAP@100 (database = train split, ties in seeded random
@@ -136,8 +136,8 @@ def main() -> None:
     parser.add_argument("--dataset", default="first")
     parser.add_argument("--bits", type=int, nargs="+", default=[8, 16, 36])
     parser.add_argument("--input-px", type=int, default=64)
-    parser.add_argument("--train-limit", type=int, default=60)
-    parser.add_argument("--epochs", type=int, default=3)
+    parser.add_argument("--train-limit", type=int, default=100)
+    parser.add_argument("--epochs", type=int, default=6)
     parser.add_argument("--lr", type=float, help="default: 1e-4 with weights, 1e-3 without")
     parser.add_argument("--frozen-epochs", type=int, help="default: 1 with weights, 0 without")
     parser.add_argument("--weights-densenet")
