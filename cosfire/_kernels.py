@@ -56,6 +56,7 @@ def filter_maxima(
     block_start: np.ndarray,
     block_rows: np.ndarray,
     block_cols: np.ndarray,
+    block_max_log: np.ndarray,
     map_max_log: np.ndarray,
     tuple_start: np.ndarray,
     tuple_weight: np.ndarray,
@@ -120,13 +121,19 @@ def filter_maxima(
                     site_rows = block_rows
                     site_cols = block_cols
                 for s in range(first_site, last_site):
+                    # sites come largest first: once a site's upper bound cannot beat the
+                    # best value, no later site of this rotation can either
+                    if anchor_whole:
+                        value = anchor_weight * log_maps[anchor_map, site_rows[s], site_cols[s]]
+                        if value + bound[1] <= best:
+                            break
+                    elif anchor_weight * block_max_log[s] + bound[1] <= best:
+                        break
                     y = site_rows[s] - anchor_dy
                     x = site_cols[s] - anchor_dx
                     if y < 0 or y >= height or x < 0 or x >= width:
                         continue
-                    if anchor_whole:
-                        value = anchor_weight * log_maps[anchor_map, site_rows[s], site_cols[s]]
-                    else:
+                    if not anchor_whole:
                         value = anchor_weight * _read_log(
                             maps,
                             log_maps,

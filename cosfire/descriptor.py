@@ -55,6 +55,7 @@ def plan_maxima(plan: ApplicationPlan, image: np.ndarray) -> np.ndarray:
         maps.block_start,
         maps.block_rows,
         maps.block_cols,
+        maps.block_max_log,
         maps.map_max_log,
         plan.tuple_start,
         plan.tuple_weight,

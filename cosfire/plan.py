@@ -203,9 +203,13 @@ class ResponseMaps:
         map m is non-zero (a one-read zero test for bilinear look-ups).
     block_start, block_rows, block_cols : int64
         The blocks of map m with a non-zero pixel are ``block_start[m]:block_start[m + 1]``,
-        given by their top-left corner ``(y, x)``, ``-1 <= y < H``, ``-1 <= x < W``.
+        given by their top-left corner ``(y, x)``, ``-1 <= y < H``, ``-1 <= x < W``, largest
+        corner value first.
+    block_max_log : float64 (B,)
+        Log of the largest of each block's four pixels (an upper bound on a bilinear read).
     support_start : int64 (M + 1,)
-        Non-zero pixels of map m are ``support_start[m]:support_start[m + 1]`` of the next two.
+        Non-zero pixels of map m are ``support_start[m]:support_start[m + 1]`` of the next two,
+        largest value first (so that a search for the maximum can stop early).
     support_rows, support_cols : int64 (N,)
     map_max_log : float64 (M,)
         Largest log value of each map (``-inf`` for an all-zero map).
@@ -220,6 +224,7 @@ class ResponseMaps:
     block_start: np.ndarray
     block_rows: np.ndarray
     block_cols: np.ndarray
+    block_max_log: np.ndarray
     map_max_log: np.ndarray
 
 
@@ -235,7 +240,8 @@ def compute_maps(plan: ApplicationPlan, image: np.ndarray) -> ResponseMaps:
     log_maps = np.empty_like(maps)
     block_any = np.zeros((len(plan.map_keys), grey.shape[0] + 1, grey.shape[1] + 1), dtype=bool)
     starts, rows, cols, max_logs = [0], [], [], []
-    block_starts, block_rows, block_cols = [0], [], []
+    block_starts, block_rows, block_cols, block_max_logs = [0], [], [], []
+    padded = np.zeros((grey.shape[0] + 2, grey.shape[1] + 2))
     for index, key in enumerate(plan.map_keys):
         source = thresholded.get((key.channel, key.t1))
         if source is None:
@@ -252,15 +258,24 @@ def compute_maps(plan: ApplicationPlan, image: np.ndarray) -> ResponseMaps:
         corner_of[:-1, 1:] |= positive
         corner_of[1:, 1:] |= positive
         corner_rows, corner_cols = np.nonzero(corner_of)
-        block_rows.append(corner_rows - 1)
-        block_cols.append(corner_cols - 1)
+        # the largest of each block's four pixels: block (y, x) is padded[y+1..y+2, x+1..x+2]
+        padded[1:-1, 1:-1] = blurred
+        block_max = np.maximum(
+            np.maximum(padded[:-1, :-1], padded[1:, :-1]),
+            np.maximum(padded[:-1, 1:], padded[1:, 1:]),
+        )[corner_rows, corner_cols]
+        by_block_max = np.argsort(-block_max, kind="stable")
+        block_rows.append(corner_rows[by_block_max] - 1)
+        block_cols.append(corner_cols[by_block_max] - 1)
+        block_max_logs.append(np.log(block_max[by_block_max]))
         block_starts.append(block_starts[-1] + corner_rows.size)
         log_map = log_maps[index]
         log_map.fill(-np.inf)
         np.log(blurred, out=log_map, where=positive)
         nonzero_rows, nonzero_cols = np.nonzero(positive)
-        rows.append(nonzero_rows)
-        cols.append(nonzero_cols)
+        by_value = np.argsort(-blurred[nonzero_rows, nonzero_cols], kind="stable")
+        rows.append(nonzero_rows[by_value])
+        cols.append(nonzero_cols[by_value])
         starts.append(starts[-1] + nonzero_rows.size)
         max_logs.append(log_map[positive].max() if nonzero_rows.size else -np.inf)
     return ResponseMaps(
@@ -273,5 +288,6 @@ def compute_maps(plan: ApplicationPlan, image: np.ndarray) -> ResponseMaps:
         block_start=np.asarray(block_starts, dtype=np.int64),
         block_rows=np.concatenate(block_rows).astype(np.int64),
         block_cols=np.concatenate(block_cols).astype(np.int64),
+        block_max_log=np.concatenate(block_max_logs).astype(np.float64),
         map_max_log=np.asarray(max_logs, dtype=np.float64),
     )
