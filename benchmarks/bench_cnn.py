@@ -15,8 +15,9 @@ order), training time, inference time per image, parameters and multiply-adds pe
 The CNN schedule is reduced so that it runs on a 2-core CPU without pretrained weights (none
 can be downloaded here): ``--input-px`` 64, ``--train-limit`` images per class, ``--epochs``;
 from scratch the backbone trains from the first epoch with Adam lr 1e-3, with pretrained
-weights the first epoch is frozen and the rate is 1e-4 (``--lr``, ``--frozen-epochs``). Pass ImageNet weights (``--weights-*``) and a GPU
-(``--device cuda --input-px 224 --train-limit 0 --epochs 200``) for the papers' schedule.
+weights the first epoch is frozen and the rate is 1e-4 (``--lr``, ``--frozen-epochs``).
+Pass ImageNet weights (``--weights-*``) and a GPU (``--device cuda --input-px 224
+--train-limit 0 --epochs 200``) for the papers' schedule.
 """
 
 from __future__ import annotations

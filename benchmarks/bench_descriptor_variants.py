@@ -24,10 +24,9 @@ from collections.abc import Iterator
 from dataclasses import replace
 
 import numpy as np
-from sklearn.preprocessing import normalize
-from sklearn.svm import SVC
 
 import cosfire.plan
+from cli.tuning import svm_valid_accuracy
 from cosfire.bank import configure_bank
 from cosfire.configure import FilterConfig
 from cosfire.datasets import open_dataset, stratified_subset
@@ -74,17 +73,7 @@ def score(variant: dict, dataset, train_items, valid_items, per_class: int, jobs
     ).with_invariances(scales=variant.get("scales"), reflection=variant.get("reflection"))  # fmt: skip
     train_x = describe(bank, train_items, read=dataset.read, n_jobs=jobs)
     valid_x = describe(bank, valid_items, read=dataset.read, n_jobs=jobs)
-    accuracy = {
-        c: float(
-            (
-                SVC(kernel="poly", degree=2, C=c)
-                .fit(normalize(train_x), train_y)
-                .predict(normalize(valid_x))
-                == valid_y
-            ).mean()
-        )  # fmt: skip
-        for c in (1.0, 10.0, 100.0, 1000.0)
-    }
+    accuracy = svm_valid_accuracy(train_x, train_y, valid_x, valid_y, (1.0, 10.0, 100.0, 1000.0))
     return {
         "valid_accuracy": max(accuracy.values()),
         "zero_fraction": float(np.mean(train_x == 0)),

@@ -13,7 +13,7 @@ import numpy as np
 
 from cosfire._atomic import atomic_write
 
-__all__ = ["PAPER_GRID", "grid_settings", "score_setting", "tune"]
+__all__ = ["PAPER_GRID", "grid_settings", "score_setting", "svm_valid_accuracy", "tune"]
 
 #: the radio papers' grid: sigma about 5-6, rho up to 25 or 30 in steps of 5, t1, sigma0, alpha
 PAPER_GRID: dict[str, list[Any]] = {
@@ -41,6 +41,25 @@ def _filter_config(base, setting: dict[str, Any]):
     return replace(base, **changes)
 
 
+def svm_valid_accuracy(
+    train_x: np.ndarray,
+    train_y: np.ndarray,
+    valid_x: np.ndarray,
+    valid_y: np.ndarray,
+    cs: tuple[float, ...] = (1.0, 10.0, 100.0),
+) -> dict[float, float]:
+    """Validation accuracy of a quadratic-kernel SVM on L2-normalised descriptors, per C."""
+    from sklearn.preprocessing import normalize
+    from sklearn.svm import SVC
+
+    train_x, valid_x = normalize(train_x), normalize(valid_x)
+    return {
+        c: float((SVC(kernel="poly", degree=2, C=c).fit(train_x, train_y).predict(valid_x)
+                  == valid_y).mean())
+        for c in cs
+    }  # fmt: skip
+
+
 def score_setting(
     setting: dict[str, Any],
     base_config,
@@ -54,9 +73,6 @@ def score_setting(
     seed: int,
 ) -> dict[str, Any]:
     """Return the setting with its validation accuracy (best C) and descriptor statistics."""
-    from sklearn.preprocessing import normalize
-    from sklearn.svm import SVC
-
     from cosfire.bank import configure_bank
     from cosfire.descriptor import describe
 
@@ -68,12 +84,10 @@ def score_setting(
         )  # fmt: skip
     except ValueError as error:
         return {**setting, "valid_accuracy": None, "error": str(error)}
-    train_x = normalize(describe(bank, train_items, read=read))
-    valid_x = normalize(describe(bank, valid_items, read=read))
-    accuracy = {}
-    for c in (1.0, 10.0, 100.0):
-        model = SVC(kernel="poly", degree=2, C=c).fit(train_x, train_labels)
-        accuracy[c] = float((model.predict(valid_x) == valid_labels).mean())
+    accuracy = svm_valid_accuracy(
+        describe(bank, train_items, read=read), train_labels,
+        describe(bank, valid_items, read=read), valid_labels,
+    )  # fmt: skip
     best_c = max(accuracy, key=accuracy.get)
     return {**setting, "valid_accuracy": accuracy[best_c], "C": best_c,
             "mean_tuples": float(np.mean([len(f.tuples) for f in bank.filters]))}  # fmt: skip

@@ -274,10 +274,12 @@ def compute_maps(plan: ApplicationPlan, image: np.ndarray) -> ResponseMaps:
         np.log(blurred, out=log_map, where=positive)
         nonzero_rows, nonzero_cols = np.nonzero(positive)
         by_value = np.argsort(-blurred[nonzero_rows, nonzero_cols], kind="stable")
-        rows.append(nonzero_rows[by_value])
-        cols.append(nonzero_cols[by_value])
+        nonzero_rows, nonzero_cols = nonzero_rows[by_value], nonzero_cols[by_value]
+        rows.append(nonzero_rows)
+        cols.append(nonzero_cols)
         starts.append(starts[-1] + nonzero_rows.size)
-        max_logs.append(log_map[positive].max() if nonzero_rows.size else -np.inf)
+        # largest first: the map's maximum is its first support pixel
+        max_logs.append(log_map[nonzero_rows[0], nonzero_cols[0]] if nonzero_rows.size else -np.inf)
     return ResponseMaps(
         maps=maps,
         log_maps=log_maps,
