@@ -8,9 +8,10 @@ train split (seed 0), describes that sample and the whole valid split, and score
 kernel SVM on L2-normalised descriptors (best C of 1..1000 on valid), as ``cosfire-hash tune``
 does. Variants: the radio defaults; unweighted geometric mean; both DoG polarities; a finer peak
 merge (eta 0.2); scale invariance (0.5..2); reflection invariance; a 220 px crop; "sum"
-blurring. ``--with-floor`` adds a diagnostic that is not an engine option: a floor of 1 % of each
-blurred map's maximum under every map, which turns the AND of a filter's parts into a soft AND
-(every pixel becomes support, so it is tens of times slower). Needs the FIRST data
+blurring; DoG sigma 2 or 3 instead of 5; a mixed bank (sigmas 2, 3, 5 in turn).
+``--with-floor`` adds a diagnostic that is not an engine option: a floor of 1 % of each blurred
+map's maximum under every map, which turns the AND of a filter's parts into a soft AND (every
+pixel becomes support, so it is tens of times slower). Needs the FIRST data
 (``COSFIRE_HASH_DATA`` or the download).
 """
 
@@ -42,6 +43,9 @@ VARIANTS: dict[str, dict] = {
     "scales 0.5..2": {"scales": (0.5, 0.71, 1.0, 1.41, 2.0)},
     "reflection": {"reflection": True},
     "crop 220 px": {"crop_px": 220},
+    "sigma 2": {"config": {"sigma": 2.0}},
+    "sigma 3": {"config": {"sigma": 3.0}},
+    "mixed sigmas 2, 3, 5": {"configs": [{"sigma": 2.0}, {"sigma": 3.0}, {"sigma": 5.0}]},
 }
 
 
@@ -68,7 +72,7 @@ def score(variant: dict, dataset, train_items, valid_items, per_class: int, jobs
     start = time.perf_counter()
     bank = configure_bank(
         train_items, train_y, class_names=dataset.class_names, per_class=per_class, seed=0,
-        config=replace(FilterConfig(), **variant.get("config", {})),
+        config=[replace(FilterConfig(), **c) for c in variant.get("configs", [variant.get("config", {})])],
         preprocessing=Preprocessing(crop_px=variant.get("crop_px", 150)), read=dataset.read,
     ).with_invariances(scales=variant.get("scales"), reflection=variant.get("reflection"))  # fmt: skip
     train_x = describe(bank, train_items, read=dataset.read, n_jobs=jobs)

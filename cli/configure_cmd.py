@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import math
 from pathlib import Path
 
@@ -144,6 +145,9 @@ def build_filter_config(options: dict):
     help="Configure one filter on this image instead of a dataset.",
 )
 @click.option("--center", help="Point of interest X,Y in px (default: image centre).")
+@click.option("--bank-sigmas",
+              help="With --dataset: a mixed bank whose filters take these DoG sigmas (px) in turn, "
+                   "e.g. 2,3,5 (replaces --sigma).")  # fmt: skip
 @click.option("--label", help="Class name of the prototype.")
 @filter_options
 @click.option(
@@ -160,6 +164,7 @@ def configure(
     seed: int,
     prototype: Path | None,
     center: str | None,
+    bank_sigmas: str | None,
     label: str | None,
     output: Path,
     **options,
@@ -181,6 +186,8 @@ def configure(
         raise click.UsageError("give exactly one of --dataset or --prototype")
     config, preprocessing, rotations = build_filter_config(options)
     if prototype is not None:
+        if bank_sigmas:
+            raise click.UsageError("--bank-sigmas applies to --dataset only")
         image = preprocess(load_image(prototype), preprocessing)
         point = parse_point(center, name="center") if center else None
         bank_filter = configure_with(image, point, config, label=label, source=str(prototype))
@@ -196,6 +203,12 @@ def configure(
     else:
         if center:
             raise click.UsageError("--center applies to --prototype only")
+        configs = [config]
+        if bank_sigmas:
+            sigmas = parse_number_list(bank_sigmas, name="bank-sigmas")
+            if any(sigma <= 0 for sigma in sigmas):
+                raise click.BadParameter("sigmas must be > 0 px", param_hint="--bank-sigmas")
+            configs = [dataclasses.replace(config, sigma=sigma) for sigma in sigmas]
         from cosfire.datasets import open_dataset
 
         dataset = open_dataset(dataset_source)
@@ -209,7 +222,7 @@ def configure(
                 class_names=dataset.class_names,
                 per_class=per_class,
                 seed=seed,
-                config=config,
+                config=configs,
                 preprocessing=preprocessing,
                 rotations_deg=rotations,
                 read=dataset.read,

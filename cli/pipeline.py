@@ -34,6 +34,7 @@ class PipelineConfig:
     per_class: int = 93
     seed: int = 0
     filter_config: dict[str, Any] = field(default_factory=dict)
+    bank_sigmas: tuple[float, ...] = ()
     crop_px: int | None = 150
     noise_clip: float | None = 3.0
     rotations: int = 24
@@ -54,6 +55,9 @@ class PipelineConfig:
         object.__setattr__(self, "training", training)
         object.__setattr__(self, "bits", tuple(int(b) for b in self.bits))
         object.__setattr__(self, "noise_levels", tuple(float(n) for n in self.noise_levels))
+        object.__setattr__(self, "bank_sigmas", tuple(float(s) for s in self.bank_sigmas))
+        if any(s <= 0 for s in self.bank_sigmas):
+            raise ValueError(f"bank sigmas must be > 0 px, got {self.bank_sigmas}")
         if self.main_bits not in self.bits:
             raise ValueError(f"--main-bits {self.main_bits} must be one of --bits {self.bits}")
 
@@ -61,7 +65,20 @@ class PipelineConfig:
         spec = asdict(self)
         spec["bits"] = list(self.bits)
         spec["noise_levels"] = list(self.noise_levels)
+        if self.bank_sigmas:
+            spec["bank_sigmas"] = list(self.bank_sigmas)
+        else:  # a one-sigma run's settings read as they did before mixed banks existed
+            del spec["bank_sigmas"]
         return spec
+
+    def filter_configs(self):
+        """The bank's FilterConfig, or one per bank sigma (a mixed bank), as a list."""
+        from cosfire.configure import FilterConfig
+
+        base = FilterConfig.from_dict(self.filter_config) if self.filter_config else FilterConfig()
+        if not self.bank_sigmas:
+            return [base]
+        return [dataclasses.replace(base, sigma=sigma) for sigma in self.bank_sigmas]
 
 
 class TransformedReader:
@@ -162,7 +179,6 @@ def run_pipeline(folder: Path, config: PipelineConfig, *, quiet: bool = False, e
     import torch
 
     from cosfire.bank import configure_bank, load_bank
-    from cosfire.configure import FilterConfig
     from cosfire.datasets import open_dataset
     from cosfire.descriptor_file import load_descriptors
     from cosfire.preprocess import Preprocessing
@@ -180,16 +196,13 @@ def run_pipeline(folder: Path, config: PipelineConfig, *, quiet: bool = False, e
                 f"{dataset.source} has splits {dataset.splits}; the pipeline needs train, valid "
                 "and test"
             )
-    filter_config = (
-        FilterConfig.from_dict(config.filter_config) if config.filter_config else FilterConfig()
-    )
     bank_path = run.path("bank.json")
 
     def configure() -> dict:
         items = dataset.items("train")
         bank = configure_bank(
             items, [i.label for i in items], class_names=dataset.class_names,
-            per_class=config.per_class, seed=config.seed, config=filter_config,
+            per_class=config.per_class, seed=config.seed, config=config.filter_configs(),
             preprocessing=Preprocessing(crop_px=config.crop_px, noise_clip=config.noise_clip),
             rotations_deg=tuple(360.0 * i / config.rotations for i in range(config.rotations)),
             read=dataset.read, sources=[dataset.name(i) for i in items],

@@ -24,6 +24,9 @@ __all__ = ["pipeline"]
               help="Code length of the archive and the robustness checks.")  # fmt: skip
 @click.option("--params", type=click.Path(exists=True, dir_okay=False, path_type=Path),
               help="JSON of filter options (e.g. best.json from `cosfire-hash tune`).")  # fmt: skip
+@click.option("--bank-sigmas",
+              help="A mixed bank: DoG sigmas (px) the filters of each class take in turn, e.g. 2,3,5 "
+                   "(default: one sigma, from --params or 5).")  # fmt: skip
 @click.option("--noise-clip", type=float, default=3.0, show_default=True,
               help="Zero pixels below this many background rms (a no-op on clean FIRST PNGs).")  # fmt: skip
 @click.option("--rotations", type=click.IntRange(min=1), default=24, show_default=True)
@@ -38,6 +41,7 @@ def pipeline(
     bits: str,
     main_bits: int,
     params: Path | None,
+    bank_sigmas: str | None,
     noise_clip: float,
     rotations: int,
     no_robustness: bool,
@@ -63,6 +67,9 @@ def pipeline(
         per_class=per_class or (10 if dataset == "synthetic" else 93),
         seed=seed,
         filter_config=filter_config,
+        bank_sigmas=tuple(parse_number_list(bank_sigmas, name="bank-sigmas"))
+        if bank_sigmas
+        else (),
         noise_clip=noise_clip,
         rotations=rotations,
         bits=tuple(int(b) for b in parse_number_list(bits, name="bits")),

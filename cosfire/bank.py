@@ -231,7 +231,7 @@ def configure_bank(
     class_names: Sequence[str],
     per_class: int,
     seed: int = 0,
-    config: FilterConfig | None = None,
+    config: FilterConfig | Sequence[FilterConfig] | None = None,
     preprocessing: Preprocessing | None = None,
     rotations_deg: Sequence[float] = DEFAULT_ROTATIONS_DEG,
     read: Callable[[Any], np.ndarray] | None = None,
@@ -242,7 +242,9 @@ def configure_bank(
 
     For every class the candidate prototypes are shuffled with ``seed``; each is configured
     at its image centre in turn, skipping those that yield no tuple, until ``per_class``
-    filters exist.
+    filters exist. With several configs, a class's filters take them in turn (filter k of a
+    class uses ``config[k % len(config)]``): a *mixed* bank, e.g. DoG sigmas 2, 3 and 5, each
+    filter on its own prototype, so the descriptor sees a galaxy at several scales.
 
     Parameters
     ----------
@@ -255,8 +257,8 @@ def configure_bank(
         Filters per class (the papers: 93).
     seed : int
         Seed of the prototype draw.
-    config : FilterConfig, optional
-        Filter options (default: the radio papers' best setting).
+    config : FilterConfig or sequence of FilterConfig, optional
+        Filter options (default: the radio papers' best setting); several make a mixed bank.
     preprocessing : Preprocessing, optional
         Applied to prototypes and later to every described image.
     rotations_deg : sequence of float
@@ -282,7 +284,7 @@ def configure_bank(
     >>> bank.n_filters, bank.filter_class
     (2, (0, 1))
     """
-    config = FilterConfig() if config is None else config
+    configs = _config_list(config)
     preprocessing = Preprocessing() if preprocessing is None else preprocessing
     labels = np.asarray(labels, dtype=np.int64)
     if labels.shape != (len(images),):
@@ -306,7 +308,11 @@ def configure_bank(
             source = sources[candidate] if sources is not None else f"image {candidate}"
             try:
                 bank_filter = configure_with(
-                    image, None, config, label=str(class_name), source=str(source)
+                    image,
+                    None,
+                    configs[made % len(configs)],
+                    label=str(class_name),
+                    source=str(source),
                 )
             except NoTuplesError:
                 skipped.append(str(source))
@@ -331,9 +337,21 @@ def configure_bank(
         preprocessing=preprocessing,
         rotations_deg=tuple(rotations_deg),
         metadata={
-            "config": config.to_dict(),
+            "config": configs[0].to_dict() if len(configs) == 1 else [c.to_dict() for c in configs],
             "seed": seed,
             "per_class": per_class,
             "skipped_prototypes": skipped,
         },
     )
+
+
+def _config_list(config: FilterConfig | Sequence[FilterConfig] | None) -> list[FilterConfig]:
+    """The configs a bank's filters take in turn (validated: at least one, all FilterConfig)."""
+    if config is None:
+        return [FilterConfig()]
+    if isinstance(config, FilterConfig):
+        return [config]
+    configs = list(config)
+    if not configs or not all(isinstance(c, FilterConfig) for c in configs):
+        raise ValueError("config must be a FilterConfig or a non-empty sequence of them")
+    return configs

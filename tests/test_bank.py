@@ -125,3 +125,29 @@ def test_progress_callback_counts_every_image(small_bank: FilterBank) -> None:
     seen: list[int] = []
     describe(small_bank, galaxies(3, 5), chunk_size=2, progress=seen.append)
     assert seen == [2, 2, 1]
+
+
+def test_a_mixed_bank_takes_its_configs_in_turn_and_describes_like_its_parts() -> None:
+    images, labels = galaxies(0, 12), np.repeat([0, 1, 2], 4)
+    small, large = CONFIG, FilterConfig(sigma=3.0, polarity="both", rhos=(0, 4, 8), t1=0.1)
+    options = dict(class_names=("a", "b", "c"), per_class=2, seed=7,
+                   preprocessing=Preprocessing(crop_px=None))  # fmt: skip
+    mixed = configure_bank(images, labels, config=[small, large], **options)
+    only_small = configure_bank(images, labels, config=small, **options)
+    only_large = configure_bank(images, labels, config=large, **options)
+    # filter k of a class uses config k % 2, on the prototype a one-config bank would draw
+    sigmas = [{part.channel.sigma for part in f.tuples} for f in mixed.filters]
+    assert sigmas == [{2.0}, {3.0}] * 3
+    for k in range(mixed.n_filters):
+        assert mixed.filters[k] == (only_small if k % 2 == 0 else only_large).filters[k]
+    assert [c["sigma"] for c in mixed.metadata["config"]] == [2.0, 3.0]
+    # one plan over both sigmas answers what each one-config bank answers alone
+    queries = galaxies(1, 4)
+    expected = np.where(
+        np.arange(mixed.n_filters) % 2 == 0,
+        describe(only_small, queries),
+        describe(only_large, queries),
+    )
+    np.testing.assert_allclose(describe(mixed, queries), expected, rtol=1e-6)
+    with pytest.raises(ValueError, match="non-empty sequence"):
+        configure_bank(images, labels, config=[], **options)

@@ -92,3 +92,22 @@ def test_help_does_not_import_heavy_packages() -> None:
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "[]"
+
+
+def test_configure_a_mixed_bank(tmp_path: Path) -> None:
+    bank_path = tmp_path / "mixed.json"
+    run("configure", "--dataset", "synthetic", "--per-class", "2", "--bank-sigmas", "2,4",
+        "--rotations", "4", "-o", str(bank_path))  # fmt: skip
+    bank = load_bank(bank_path)
+    sigmas = [{part.channel.sigma for part in f.tuples} for f in bank.filters]
+    assert sigmas == [{2.0}, {4.0}] * len(bank.class_names)
+    refused = CliRunner().invoke(
+        main, ["configure", "--dataset", "synthetic", "--bank-sigmas", "0,2", "-o", "b.json"]
+    )
+    assert refused.exit_code == 2 and "--bank-sigmas" in refused.output
+    image = tmp_path / "one.png"
+    image.write_bytes(b"")
+    refused = CliRunner().invoke(
+        main, ["configure", "--prototype", str(image), "--bank-sigmas", "2", "-o", "b.json"]
+    )
+    assert refused.exit_code == 2 and "--dataset only" in refused.output

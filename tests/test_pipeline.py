@@ -56,3 +56,19 @@ def test_tune_scores_a_grid_and_feeds_the_pipeline(synthetic_root: Path, tmp_pat
     best = json.loads((tmp_path / "tune" / "best.json").read_text())
     assert best["filter_config"]["rhos"] == [0.0, 5.0, 10.0]
     assert best["filter_config"]["sigma"] == summary["best"]["sigma"]
+
+
+def test_mixed_bank_settings_are_recorded_and_checked(tmp_path: Path) -> None:
+    from cli.pipeline import PipelineConfig
+
+    plain = PipelineConfig(dataset="synthetic")
+    assert "bank_sigmas" not in plain.to_dict()  # one-sigma runs keep their old settings
+    assert [c.sigma for c in plain.filter_configs()] == [5.0]
+    mixed = PipelineConfig(dataset="synthetic", filter_config={"t1": 0.1}, bank_sigmas=(2, 3))
+    assert mixed.to_dict()["bank_sigmas"] == [2.0, 3.0]
+    assert [(c.sigma, c.t1) for c in mixed.filter_configs()] == [(2.0, 0.1), (3.0, 0.1)]
+    refused = CliRunner().invoke(
+        main, ["pipeline", "--dataset", "synthetic", "--out", str(tmp_path / "bad"),
+               "--bank-sigmas", "2,-3"],
+    )  # fmt: skip
+    assert refused.exit_code == 1 and "bank sigmas must be > 0" in refused.output
