@@ -147,8 +147,40 @@ def source_sizes(crop_px: int) -> dict[str, tuple[float, float]]:
     return {name: (float(np.median(a)), float(np.percentile(a, 90))) for name, a in areas.items()}
 
 
-def mixed_comparison(run: Path, mixed: Path) -> list[str]:
+def seed_spread(run: Path, seeds: int) -> dict[str, list[float]]:
+    """mAP@100 at the main code length of hashing models trained with seeds 0..seeds-1 on the
+    run's descriptors, on the test queries as they are and rotated (cached in the run)."""
+    from cosfire.descriptor_file import load_descriptors
+    from hashing.training import TrainingConfig, train_hashing
+    from retrieval.codes import pack_codes
+    from retrieval.metrics import hamming_distances, retrieval_report
+
+    config = json.loads((run / "results.json").read_text())["config"]
+    cache = run / f"seeds-{config['main_bits']}.json"
+    cached = json.loads(cache.read_text()) if cache.exists() else {"test": [], "rotated": []}
+    if len(cached["test"]) >= seeds:
+        return {key: values[:seeds] for key, values in cached.items()}
+    train, valid, test, rotated = (load_descriptors(run / f"{name}.npz")
+                                   for name in ("train", "valid", "test", "test-rotated"))  # fmt: skip
+    spread: dict[str, list[float]] = {"test": [], "rotated": []}
+    for seed in range(seeds):
+        training = TrainingConfig(**config["training"], bits=config["main_bits"], seed=seed)
+        model, _ = train_hashing(train.descriptors, train.labels, valid.descriptors, valid.labels,
+                                 config=training)  # fmt: skip
+        database = pack_codes(model.encode(train.descriptors))
+        for key, queries in (("test", test), ("rotated", rotated)):
+            distances = hamming_distances(pack_codes(model.encode(queries.descriptors)), database)
+            report = retrieval_report(distances, queries.labels, train.labels, k=100,
+                                      ties="random", seed=config["seed"])  # fmt: skip
+            spread[key].append(report["map_at_100"])
+    cache.write_text(json.dumps(spread))
+    return spread
+
+
+def mixed_comparison(run: Path, mixed: Path, seeds: int = 3) -> list[str]:
     """Markdown: the papers' settings beside a mixed-scale bank, and why small sigmas help."""
+    import numpy as np
+
     runs = {"papers' settings": json.loads((run / "results.json").read_text()),
             "mixed bank": json.loads((mixed / "results.json").read_text())}  # fmt: skip
     main_bits = str(runs["mixed bank"]["config"]["main_bits"])
@@ -198,7 +230,29 @@ def mixed_comparison(run: Path, mixed: Path) -> list[str]:
             *[percent(r["noise"][lv]["map_at_100"]) if lv in r.get("noise", {}) else "" for lv in levels],
             f"{sum(r['seconds'].values()):.0f}",
         ]))  # fmt: skip
-    lines += ["", f"Rotated and noisy queries at {main_bits} bits, as in the sections above."]
+    lines += [
+        "",
+        f"Rotated and noisy queries at {main_bits} bits, as in the sections above. One hashing "
+        "model per code length moves these numbers by a few points from seed to seed, so the "
+        f"same {main_bits}-bit training with seeds 0..{seeds - 1} on each run's descriptors "
+        "(mean +- sd):",
+        "",
+        row(["bank", f"mAP@100 ({seeds} seeds)", "rotated queries", "change"]),
+        row(["---"] * 4),
+    ]
+    for name, folder in (("papers' settings", run), ("mixed bank", mixed)):
+        spread = seed_spread(folder, seeds)
+        test, rotated = (np.array(spread[key]) * 100 for key in ("test", "rotated"))
+        change = rotated - test
+        lines.append(row([name, f"{test.mean():.2f} +- {test.std():.2f}",
+                          f"{rotated.mean():.2f} +- {rotated.std():.2f}",
+                          f"{change.mean():+.2f} +- {change.std():.2f}"]))  # fmt: skip
+    lines += [
+        "",
+        "The mixed bank separates the classes better (SVM accuracy above), and its noise "
+        "robustness is lower: a sigma-2 DoG answers to noise bumps that a sigma-5 DoG averages "
+        "away.",
+    ]
     return lines
 
 
