@@ -92,6 +92,13 @@ def filter_options(function):
             show_default=True,
             help="Zero pixels below this many background rms (0 = off).",
         ),
+        click.option(
+            "--smooth-px",
+            type=float,
+            default=0.0,
+            show_default=True,
+            help="Gaussian smoothing (sigma, px) before the clipping, against noise spikes (0 = off).",
+        ),
     ]
     for option in reversed(options):
         function = option(function)
@@ -124,7 +131,9 @@ def build_filter_config(options: dict):
     if len(config.sigma) == 1:  # type: ignore[arg-type]
         config = FilterConfig.from_dict({**config.to_dict(), "sigma": config.sigma[0]})  # type: ignore[index]
     preprocessing = Preprocessing(
-        crop_px=options["crop"] or None, noise_clip=options["noise_clip"] or None
+        crop_px=options["crop"] or None,
+        noise_clip=options["noise_clip"] or None,
+        smooth_px=options["smooth_px"] or None,
     )
     rotations = tuple(360.0 * i / options["rotations"] for i in range(options["rotations"]))
     return config, preprocessing, rotations

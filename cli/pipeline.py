@@ -37,6 +37,7 @@ class PipelineConfig:
     bank_sigmas: tuple[float, ...] = ()
     crop_px: int | None = 150
     noise_clip: float | None = 3.0
+    smooth_px: float | None = None
     rotations: int = 24
     bits: tuple[int, ...] = (8, 16, 24, 32, 36, 48, 64, 72)
     main_bits: int = 36
@@ -58,6 +59,8 @@ class PipelineConfig:
         object.__setattr__(self, "bank_sigmas", tuple(float(s) for s in self.bank_sigmas))
         if any(s <= 0 for s in self.bank_sigmas):
             raise ValueError(f"bank sigmas must be > 0 px, got {self.bank_sigmas}")
+        if self.smooth_px is not None and not self.smooth_px > 0:
+            raise ValueError(f"--smooth-px must be > 0 px, got {self.smooth_px}")
         if self.main_bits not in self.bits:
             raise ValueError(f"--main-bits {self.main_bits} must be one of --bits {self.bits}")
 
@@ -69,6 +72,8 @@ class PipelineConfig:
             spec["bank_sigmas"] = list(self.bank_sigmas)
         else:  # a one-sigma run's settings read as they did before mixed banks existed
             del spec["bank_sigmas"]
+        if self.smooth_px is None:  # likewise for runs without smoothing
+            del spec["smooth_px"]
         return spec
 
     def filter_configs(self):
@@ -203,7 +208,9 @@ def run_pipeline(folder: Path, config: PipelineConfig, *, quiet: bool = False, e
         bank = configure_bank(
             items, [i.label for i in items], class_names=dataset.class_names,
             per_class=config.per_class, seed=config.seed, config=config.filter_configs(),
-            preprocessing=Preprocessing(crop_px=config.crop_px, noise_clip=config.noise_clip),
+            preprocessing=Preprocessing(
+                crop_px=config.crop_px, noise_clip=config.noise_clip, smooth_px=config.smooth_px
+            ),
             rotations_deg=tuple(360.0 * i / config.rotations for i in range(config.rotations)),
             read=dataset.read, sources=[dataset.name(i) for i in items],
         )  # fmt: skip

@@ -29,6 +29,9 @@ __all__ = ["pipeline"]
                    "(default: one sigma, from --params or 5).")  # fmt: skip
 @click.option("--noise-clip", type=float, default=3.0, show_default=True,
               help="Zero pixels below this many background rms (a no-op on clean FIRST PNGs).")  # fmt: skip
+@click.option("--smooth-px", type=float, default=None,
+              help="Gaussian smoothing (sigma, px) before the clipping, against noise spikes; "
+                   "1 suits FIRST (beam sigma 1.3 px). Default: off.")  # fmt: skip
 @click.option("--rotations", type=click.IntRange(min=1), default=24, show_default=True)
 @click.option("--no-robustness", is_flag=True, help="Skip the rotated and noisy query runs.")
 @click.option("--jobs", type=int, default=2, show_default=True)
@@ -43,6 +46,7 @@ def pipeline(
     params: Path | None,
     bank_sigmas: str | None,
     noise_clip: float,
+    smooth_px: float | None,
     rotations: int,
     no_robustness: bool,
     jobs: int,
@@ -71,6 +75,7 @@ def pipeline(
         if bank_sigmas
         else (),
         noise_clip=noise_clip,
+        smooth_px=smooth_px,
         rotations=rotations,
         bits=tuple(int(b) for b in parse_number_list(bits, name="bits")),
         main_bits=main_bits,

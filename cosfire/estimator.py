@@ -68,6 +68,7 @@ class CosfireDescriptor(TransformerMixin, BaseEstimator):
         weight_rule: str = "radio",
         crop_px: int | None = 150,
         noise_clip: float | None = 3.0,
+        smooth_px: float | None = None,
         rotations: Sequence[float] = DEFAULT_ROTATIONS_DEG,
         n_jobs: int = 1,
     ) -> None:
@@ -87,6 +88,7 @@ class CosfireDescriptor(TransformerMixin, BaseEstimator):
         self.weight_rule = weight_rule
         self.crop_px = crop_px
         self.noise_clip = noise_clip
+        self.smooth_px = smooth_px
         self.rotations = rotations
         self.n_jobs = n_jobs
 
@@ -129,7 +131,9 @@ class CosfireDescriptor(TransformerMixin, BaseEstimator):
             per_class=self.per_class,
             seed=self.random_state,
             config=self._config(),
-            preprocessing=Preprocessing(crop_px=self.crop_px, noise_clip=self.noise_clip),
+            preprocessing=Preprocessing(
+                crop_px=self.crop_px, noise_clip=self.noise_clip, smooth_px=self.smooth_px
+            ),
             rotations_deg=tuple(self.rotations),
         )
         self.n_features_out_ = self.bank_.n_filters

@@ -97,8 +97,9 @@ def test_help_does_not_import_heavy_packages() -> None:
 def test_configure_a_mixed_bank(tmp_path: Path) -> None:
     bank_path = tmp_path / "mixed.json"
     run("configure", "--dataset", "synthetic", "--per-class", "2", "--bank-sigmas", "2,4",
-        "--rotations", "4", "-o", str(bank_path))  # fmt: skip
+        "--smooth-px", "1", "--rotations", "4", "-o", str(bank_path))  # fmt: skip
     bank = load_bank(bank_path)
+    assert bank.preprocessing.smooth_px == 1.0
     sigmas = [{part.channel.sigma for part in f.tuples} for f in bank.filters]
     assert sigmas == [{2.0}, {4.0}] * len(bank.class_names)
     refused = CliRunner().invoke(

@@ -67,8 +67,13 @@ def test_mixed_bank_settings_are_recorded_and_checked(tmp_path: Path) -> None:
     mixed = PipelineConfig(dataset="synthetic", filter_config={"t1": 0.1}, bank_sigmas=(2, 3))
     assert mixed.to_dict()["bank_sigmas"] == [2.0, 3.0]
     assert [(c.sigma, c.t1) for c in mixed.filter_configs()] == [(2.0, 0.1), (3.0, 0.1)]
-    refused = CliRunner().invoke(
-        main, ["pipeline", "--dataset", "synthetic", "--out", str(tmp_path / "bad"),
-               "--bank-sigmas", "2,-3"],
-    )  # fmt: skip
-    assert refused.exit_code == 1 and "bank sigmas must be > 0" in refused.output
+    assert "smooth_px" not in plain.to_dict()
+    assert PipelineConfig(dataset="synthetic", smooth_px=1).to_dict()["smooth_px"] == 1
+    for option, value, message in (("--bank-sigmas", "2,-3", "bank sigmas must be > 0"),
+                                   ("--smooth-px", "0", "--smooth-px must be > 0")):  # fmt: skip
+        refused = CliRunner().invoke(
+            main,
+            ["pipeline", "--dataset", "synthetic", "--out", str(tmp_path / "bad"), option, value],
+        )
+        assert refused.exit_code == 1 and message in refused.output
+        assert not (tmp_path / "bad" / "run.json").exists()
