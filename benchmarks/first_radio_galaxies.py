@@ -1,8 +1,8 @@
 """Regenerate ``benchmarks/first_radio_galaxies.md``: the whole pipeline on the FIRST galaxies.
 
-    python benchmarks/first_radio_galaxies.py [--run runs/first] [--mixed-run runs/first-mixed]
-                                              [--cnn-json cnn.json] [--tune runs/tune]
-                                              [--reference PATH.mat]
+    python benchmarks/first_radio_galaxies.py [--run runs/first] [--cnn-json cnn.json]
+                                              [--tune runs/tune] [--reference PATH.mat]
+                                              [--no-extra-runs]
 
 Runs (or continues) ``cosfire-hash pipeline --dataset first --out RUN`` (``COSFIRE_HASH_DATA``
 or the download), then writes the markdown from the run's ``results.json``: test-split mAP by
@@ -10,9 +10,9 @@ code length against the papers' anchors, SVM accuracy, rotation and noise robust
 cost of every stage. ``--cnn-json`` adds the CNN comparison (``bench_cnn.py --json`` output);
 ``--tune`` adds the best settings of ``cosfire-hash tune``. ``--reference`` (the authors'
 descriptor file, ``../shared/data/cosfire-reference`` by default) adds a comparison of the run's
-descriptors with the authors' own under one SVM protocol. ``--mixed-run`` runs (or continues) the
-same pipeline with a mixed-scale bank (``--bank-sigmas 2,3,5``) and sets it beside the papers'
-settings, with the sizes of the galaxies that motivate it; ``--mixed-run ''`` leaves it out.
+descriptors with the authors' own under one SVM protocol. Two more runs (``EXTRA_RUNS``: a
+mixed-scale bank, ``--bank-sigmas 2,3,5``, without and with ``--smooth-px 1``) are set beside the
+papers' settings, with the galaxy sizes that motivate them; ``--no-extra-runs`` leaves them out.
 """
 
 from __future__ import annotations
@@ -26,6 +26,15 @@ from pathlib import Path
 
 OUTPUT = Path(__file__).with_name("first_radio_galaxies.md")
 MIXED_SIGMAS = "2,3,5"
+SMOOTH_PX = "1"
+EXTRA_RUNS = (  # folder, label, pipeline options
+    ("runs/first-mixed", "mixed bank (sigmas 2, 3, 5)", ["--bank-sigmas", MIXED_SIGMAS]),
+    (
+        "runs/first-mixed-smooth",
+        "mixed bank, 1 px smoothing",
+        ["--bank-sigmas", MIXED_SIGMAS, "--smooth-px", SMOOTH_PX],
+    ),
+)
 REFERENCE = (
     Path(__file__).resolve().parents[2]
     / "shared/data/cosfire-reference/COSFIREdescriptor_train_valid.mat"
@@ -177,38 +186,43 @@ def seed_spread(run: Path, seeds: int) -> dict[str, list[float]]:
     return spread
 
 
-def mixed_comparison(run: Path, mixed: Path, seeds: int = 3) -> list[str]:
-    """Markdown: the papers' settings beside a mixed-scale bank, and why small sigmas help."""
+def scale_comparison(run: Path, extra: list[tuple[str, Path]], seeds: int = 3) -> list[str]:
+    """Markdown: the papers' settings beside the scale-aware runs, and why they help."""
     import numpy as np
 
-    runs = {"papers' settings": json.loads((run / "results.json").read_text()),
-            "mixed bank": json.loads((mixed / "results.json").read_text())}  # fmt: skip
-    main_bits = str(runs["mixed bank"]["config"]["main_bits"])
-    all_bits = sorted(runs["mixed bank"]["bits"], key=int)
-    levels = sorted(runs["mixed bank"].get("noise", {}), key=float)
+    runs = {"papers' settings": run, **dict(extra)}
+    results = {
+        name: json.loads((folder / "results.json").read_text()) for name, folder in runs.items()
+    }
+    first = results["papers' settings"]
+    main_bits = str(first["config"]["main_bits"])
+    all_bits = sorted(first["bits"], key=int)
+    levels = sorted(first.get("noise", {}), key=float)
     lines = [
         "",
-        "## Beyond the papers' settings: a mixed-scale bank",
+        "## Beyond the papers' settings: banks for small galaxies",
         "",
         "The galaxies of this set are small. Area of each galaxy (pixels above the clipped "
-        f"background in the {runs['mixed bank']['config']['crop_px']} px crop), all splits:",
+        f"background in the {first['config']['crop_px']} px crop), all splits:",
         "",
         row(["class", "median px", "90th percentile px", "diameter of a disc that size, px"]),
         row(["---"] * 4),
     ]
-    for name, (median, p90) in source_sizes(runs["mixed bank"]["config"]["crop_px"]).items():
+    for name, (median, p90) in source_sizes(first["config"]["crop_px"]).items():
         lines.append(
             row([name, f"{median:.0f}", f"{p90:.0f}", f"{2 * (median / 3.1416) ** 0.5:.0f}"])
         )
     lines += [
         "",
         "A DoG of sigma 5 px (centre 2.5 px) sees most of them as one or two blobs, so filters "
-        "of different classes look alike. A bank whose filters take DoG sigmas 2, 3 and 5 in "
-        "turn (`cosfire-hash pipeline --bank-sigmas 2,3,5`, same size: "
-        f"{runs['mixed bank']['bank']['filters']} filters, same rho, t1, sigma0, alpha) sees them "
-        "at three scales. In the variant benchmark (25 filters per class, SVM valid accuracy) "
-        "sigma 2 alone scored 75.0 and sigma 5 70.5; resizing the images instead (x0.5, x2) "
-        "scored lower.",
+        "of different classes look alike. A *mixed* bank whose filters take DoG sigmas 2, 3 and "
+        f"5 in turn (`--bank-sigmas {MIXED_SIGMAS}`, same size: {first['bank']['filters']} "
+        "filters, same rho, t1, sigma0, alpha) sees them at three scales. In the variant "
+        "benchmark (25 filters per class, SVM valid accuracy) sigma 2 alone scored 75.0 and "
+        "sigma 5 70.5; resizing the images instead (x0.5, x2) scored lower. Small DoGs also "
+        "answer to single-pixel noise; a Gaussian of 1 px before the 3-rms clipping "
+        f"(`--smooth-px {SMOOTH_PX}`, below FIRST's beam of sigma 1.3 px) lifts the galaxies "
+        "above it.",
         "",
         row(
             [
@@ -222,7 +236,7 @@ def mixed_comparison(run: Path, mixed: Path, seeds: int = 3) -> list[str]:
         ),  # fmt: skip
         row(["---"] * (len(all_bits) + 4 + len(levels))),
     ]
-    for name, r in runs.items():
+    for name, r in results.items():
         lines.append(row([
             name, *[percent(r["bits"][b]["map_at_100"]) if b in r["bits"] else "" for b in all_bits],
             percent(r["svm"]["test_accuracy"]),
@@ -240,19 +254,13 @@ def mixed_comparison(run: Path, mixed: Path, seeds: int = 3) -> list[str]:
         row(["bank", f"mAP@100 ({seeds} seeds)", "rotated queries", "change"]),
         row(["---"] * 4),
     ]
-    for name, folder in (("papers' settings", run), ("mixed bank", mixed)):
+    for name, folder in runs.items():
         spread = seed_spread(folder, seeds)
         test, rotated = (np.array(spread[key]) * 100 for key in ("test", "rotated"))
         change = rotated - test
         lines.append(row([name, f"{test.mean():.2f} +- {test.std():.2f}",
                           f"{rotated.mean():.2f} +- {rotated.std():.2f}",
                           f"{change.mean():+.2f} +- {change.std():.2f}"]))  # fmt: skip
-    lines += [
-        "",
-        "The mixed bank separates the classes better (SVM accuracy above), and its noise "
-        "robustness is lower: a sigma-2 DoG answers to noise bumps that a sigma-5 DoG averages "
-        "away.",
-    ]
     return lines
 
 
@@ -261,7 +269,7 @@ def render(
     cnn: list[dict] | None,
     tune: dict | None,
     reference: Path | None = None,
-    mixed: Path | None = None,
+    extra: list[tuple[str, Path]] | None = None,
 ) -> str:
     results = json.loads((run / "results.json").read_text())
     config = results["config"]
@@ -378,8 +386,8 @@ def render(
                   f"valid accuracy {percent(best['valid_accuracy'])} %."]  # fmt: skip
     if reference is not None:
         lines += reference_comparison(run, reference)
-    if mixed is not None:
-        lines += mixed_comparison(run, mixed)
+    if extra:
+        lines += scale_comparison(run, extra)
     total = sum(results["seconds"].values())
     lines += ["", "## Cost (wall time on this machine, 2 workers)", "", row(["stage", "seconds"]),
               row(["---", "---"])]  # fmt: skip
@@ -398,20 +406,20 @@ def main() -> None:
     parser.add_argument("--tune", type=Path)
     parser.add_argument("--reference", type=Path, default=REFERENCE if REFERENCE.exists() else None,
                         help="the authors' descriptor .mat (default: ../shared/data/...)")  # fmt: skip
-    parser.add_argument("--mixed-run", type=str, default="runs/first-mixed",
-                        help="run folder of the mixed-scale bank ('' to leave it out)")  # fmt: skip
+    parser.add_argument("--no-extra-runs", action="store_true",
+                        help="leave out the runs of the scale-aware banks")  # fmt: skip
     parser.add_argument("--skip-pipeline", action="store_true")
     args = parser.parse_args()
-    mixed = Path(args.mixed_run) if args.mixed_run else None
+    extra = [] if args.no_extra_runs else [(label, Path(folder)) for folder, label, _ in EXTRA_RUNS]
     if not args.skip_pipeline:
         subprocess.run([sys.executable, "-m", "cli", "pipeline", "--dataset", "first", "--out",
                         str(args.run)], check=True)  # fmt: skip
-        if mixed is not None:
+        for folder, _, options in [] if args.no_extra_runs else EXTRA_RUNS:
             subprocess.run([sys.executable, "-m", "cli", "pipeline", "--dataset", "first", "--out",
-                            str(mixed), "--bank-sigmas", MIXED_SIGMAS], check=True)  # fmt: skip
+                            folder, *options], check=True)  # fmt: skip
     cnn = json.loads(args.cnn_json.read_text()) if args.cnn_json else None
     tune = json.loads((args.tune / "tune.json").read_text()) if args.tune else None
-    OUTPUT.write_text(render(args.run, cnn, tune, args.reference, mixed))
+    OUTPUT.write_text(render(args.run, cnn, tune, args.reference, extra))
     print(f"wrote {OUTPUT}")
 
 
