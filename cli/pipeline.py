@@ -38,6 +38,7 @@ class PipelineConfig:
     crop_px: int | None = 150
     noise_clip: float | None = 3.0
     smooth_px: float | None = None
+    train_rotations: int = 0
     rotations: int = 24
     bits: tuple[int, ...] = (8, 16, 24, 32, 36, 48, 64, 72)
     main_bits: int = 36
@@ -59,6 +60,8 @@ class PipelineConfig:
         object.__setattr__(self, "bank_sigmas", tuple(float(s) for s in self.bank_sigmas))
         if any(s <= 0 for s in self.bank_sigmas):
             raise ValueError(f"bank sigmas must be > 0 px, got {self.bank_sigmas}")
+        if self.train_rotations < 0:
+            raise ValueError(f"--train-rotations must be >= 0, got {self.train_rotations}")
         if self.smooth_px is not None and not self.smooth_px > 0:
             raise ValueError(f"--smooth-px must be > 0 px, got {self.smooth_px}")
         if self.main_bits not in self.bits:
@@ -74,6 +77,8 @@ class PipelineConfig:
             del spec["bank_sigmas"]
         if self.smooth_px is None:  # likewise for runs without smoothing
             del spec["smooth_px"]
+        if not self.train_rotations:  # and without rotated training copies
+            del spec["train_rotations"]
         return spec
 
     def filter_configs(self):
@@ -245,6 +250,20 @@ def run_pipeline(folder: Path, config: PipelineConfig, *, quiet: bool = False, e
     train = load_descriptors(run.path("train.npz"))
     valid = load_descriptors(run.path("valid.npz"))
     test = load_descriptors(run.path("test.npz"))
+    # rotated copies of the training galaxies, for the hashing network only (augmentation:
+    # the network learns to give a galaxy the same code whatever its orientation)
+    hashing_x, hashing_y = [train.descriptors], [train.labels]
+    for copy in range(config.train_rotations):
+        target = run.path(f"train-rotated{copy}.npz")
+        # a seed apart from the rotated test queries' (config.seed)
+        reader = TransformedReader(dataset, rotate=True, seed=config.seed + 1 + copy)
+        run.stage(
+            f"describe-train-rotated{copy}", [target], describe_split("train", target, reader)
+        )
+        rotated = load_descriptors(target)
+        hashing_x.append(rotated.descriptors)
+        hashing_y.append(rotated.labels)
+    hashing_x, hashing_y = np.concatenate(hashing_x), np.concatenate(hashing_y)
 
     results: dict[str, Any] = {"bits": {}}
     training_defaults = TrainingConfig()
@@ -261,13 +280,14 @@ def run_pipeline(folder: Path, config: PipelineConfig, *, quiet: bool = False, e
                 "seed": config.seed,
             }
             model, history = train_hashing(
-                train.descriptors, train.labels, valid.descriptors, valid.labels,
+                hashing_x, hashing_y, valid.descriptors, valid.labels,
                 config=TrainingConfig(**options), bank_sha256=bank.sha256,
             )  # fmt: skip
             model.metadata["class_names"] = list(train.class_names)
             model.save(model_path)
             plot_training_curves(history, run.path(f"model-{bits}.curve.png"))
-            return {"valid_map_at_100": history.best_valid_map, "best_epoch": history.best_epoch}
+            return {"valid_map_at_100": history.best_valid_map, "best_epoch": history.best_epoch,
+                    "training_rows": len(hashing_y)}  # fmt: skip
 
         run.stage(f"train-{bits}", [model_path], train_model)
         evaluation_path = run.path(f"eval-{bits}.json")

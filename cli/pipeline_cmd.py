@@ -32,6 +32,9 @@ __all__ = ["pipeline"]
 @click.option("--smooth-px", type=float, default=None,
               help="Gaussian smoothing (sigma, px) before the clipping, against noise spikes; "
                    "1 suits FIRST (beam sigma 1.3 px). Default: off.")  # fmt: skip
+@click.option("--train-rotations", type=click.IntRange(min=0), default=0, show_default=True,
+              help="Rotated copies of the training galaxies (a random angle each) added to the "
+                   "hashing network's training set.")  # fmt: skip
 @click.option("--rotations", type=click.IntRange(min=1), default=24, show_default=True)
 @click.option("--no-robustness", is_flag=True, help="Skip the rotated and noisy query runs.")
 @click.option("--jobs", type=int, default=2, show_default=True)
@@ -47,6 +50,7 @@ def pipeline(
     bank_sigmas: str | None,
     noise_clip: float,
     smooth_px: float | None,
+    train_rotations: int,
     rotations: int,
     no_robustness: bool,
     jobs: int,
@@ -76,6 +80,7 @@ def pipeline(
         else (),
         noise_clip=noise_clip,
         smooth_px=smooth_px,
+        train_rotations=train_rotations,
         rotations=rotations,
         bits=tuple(int(b) for b in parse_number_list(bits, name="bits")),
         main_bits=main_bits,

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import numpy as np
 from click.testing import CliRunner
 
 from cli.main import main
@@ -77,3 +78,22 @@ def test_mixed_bank_settings_are_recorded_and_checked(tmp_path: Path) -> None:
         )
         assert refused.exit_code == 1 and message in refused.output
         assert not (tmp_path / "bad" / "run.json").exists()
+
+
+def test_rotated_training_copies_are_described_once_and_used(tmp_path: Path) -> None:
+    out = tmp_path / "augmented"
+    arguments = ["pipeline", "--dataset", "synthetic", "--out", str(out), "--per-class", "2",
+                 "--bits", "8", "--main-bits", "8", "--rotations", "4", "--train-rotations", "1",
+                 "--no-robustness", "--jobs", "1", "--quiet"]  # fmt: skip
+    first = CliRunner().invoke(main, arguments, catch_exceptions=False)
+    assert first.exit_code == 0, first.output
+    assert "[describe-train-rotated0]" in first.output
+    assert json.loads((out / "run.json").read_text())["config"]["train_rotations"] == 1
+    train, rotated = (np.load(out / f"{name}.npz") for name in ("train", "train-rotated0"))
+    np.testing.assert_array_equal(rotated["labels"], train["labels"])
+    assert rotated["descriptors"].shape == train["descriptors"].shape
+    assert not np.array_equal(rotated["descriptors"], train["descriptors"])
+    marker = json.loads((out / "stages" / "train-8.json").read_text())
+    assert marker["training_rows"] == 2 * len(train["labels"])  # the copies went into training
+    second = CliRunner().invoke(main, arguments, catch_exceptions=False)
+    assert second.exit_code == 0 and "[describe-train-rotated0]" not in second.output
