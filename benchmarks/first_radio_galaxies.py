@@ -293,7 +293,8 @@ def render(
         "# COSFIRE hashing on the FIRST radio galaxies",
         "",
         "Regenerate with `python benchmarks/first_radio_galaxies.py` (runs `cosfire-hash pipeline "
-        "--dataset first --out runs/first`; finished stages are reused). The parameter search "
+        "--dataset first --out runs/first`, then the runs of the scale-aware banks compared at the "
+        "end; finished stages are reused). The parameter search "
         "and the CNN sections come from `cosfire-hash tune --dataset first --out runs/tune` and "
         "`python benchmarks/bench_cnn.py --cosfire-run runs/first --json > cnn.json` "
         "(schedule in the table), added with `--tune runs/tune --cnn-json cnn.json`.",
