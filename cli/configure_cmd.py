@@ -215,7 +215,7 @@ def configure(
         configs = [config]
         if bank_sigmas:
             sigmas = parse_number_list(bank_sigmas, name="bank-sigmas")
-            if any(sigma <= 0 for sigma in sigmas):
+            if not all(math.isfinite(sigma) and sigma > 0 for sigma in sigmas):
                 raise click.BadParameter("sigmas must be > 0 px", param_hint="--bank-sigmas")
             configs = [dataclasses.replace(config, sigma=sigma) for sigma in sigmas]
         from cosfire.datasets import open_dataset

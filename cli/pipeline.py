@@ -10,16 +10,20 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import math
 import time
 import zlib
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from cosfire._atomic import atomic_write
+
+if TYPE_CHECKING:
+    from cosfire.configure import FilterConfig
 
 __all__ = ["PipelineConfig", "PipelineRun", "TransformedReader", "run_pipeline"]
 
@@ -58,11 +62,13 @@ class PipelineConfig:
         object.__setattr__(self, "bits", tuple(int(b) for b in self.bits))
         object.__setattr__(self, "noise_levels", tuple(float(n) for n in self.noise_levels))
         object.__setattr__(self, "bank_sigmas", tuple(float(s) for s in self.bank_sigmas))
-        if any(s <= 0 for s in self.bank_sigmas):
+        if not all(math.isfinite(s) and s > 0 for s in self.bank_sigmas):
             raise ValueError(f"bank sigmas must be > 0 px, got {self.bank_sigmas}")
         if self.train_rotations < 0:
             raise ValueError(f"--train-rotations must be >= 0, got {self.train_rotations}")
-        if self.smooth_px is not None and not self.smooth_px > 0:
+        if self.smooth_px is not None and not (
+            math.isfinite(self.smooth_px) and self.smooth_px > 0
+        ):
             raise ValueError(f"--smooth-px must be > 0 px, got {self.smooth_px}")
         if self.main_bits not in self.bits:
             raise ValueError(f"--main-bits {self.main_bits} must be one of --bits {self.bits}")
@@ -81,7 +87,7 @@ class PipelineConfig:
             del spec["train_rotations"]
         return spec
 
-    def filter_configs(self):
+    def filter_configs(self) -> list[FilterConfig]:
         """The bank's FilterConfig, or one per bank sigma (a mixed bank), as a list."""
         from cosfire.configure import FilterConfig
 
@@ -282,6 +288,7 @@ def run_pipeline(folder: Path, config: PipelineConfig, *, quiet: bool = False, e
             model, history = train_hashing(
                 hashing_x, hashing_y, valid.descriptors, valid.labels,
                 config=TrainingConfig(**options), bank_sha256=bank.sha256,
+                database=(train.descriptors, train.labels),
             )  # fmt: skip
             model.metadata["class_names"] = list(train.class_names)
             model.save(model_path)

@@ -29,9 +29,9 @@ __all__ = ["pipeline"]
                    "(default: one sigma, from --params or 5).")  # fmt: skip
 @click.option("--noise-clip", type=float, default=3.0, show_default=True,
               help="Zero pixels below this many background rms (a no-op on clean FIRST PNGs).")  # fmt: skip
-@click.option("--smooth-px", type=float, default=None,
+@click.option("--smooth-px", type=float, default=0.0, show_default=True,
               help="Gaussian smoothing (sigma, px) before the clipping, against noise spikes; "
-                   "1 suits FIRST (beam sigma 1.3 px). Default: off.")  # fmt: skip
+                   "1 suits FIRST (beam sigma 1.3 px); 0 = off.")  # fmt: skip
 @click.option("--train-rotations", type=click.IntRange(min=0), default=0, show_default=True,
               help="Rotated copies of the training galaxies (a random angle each) added to the "
                    "hashing network's training set.")  # fmt: skip
@@ -49,7 +49,7 @@ def pipeline(
     params: Path | None,
     bank_sigmas: str | None,
     noise_clip: float,
-    smooth_px: float | None,
+    smooth_px: float,
     train_rotations: int,
     rotations: int,
     no_robustness: bool,
@@ -79,7 +79,7 @@ def pipeline(
         if bank_sigmas
         else (),
         noise_clip=noise_clip,
-        smooth_px=smooth_px,
+        smooth_px=smooth_px or None,
         train_rotations=train_rotations,
         rotations=rotations,
         bits=tuple(int(b) for b in parse_number_list(bits, name="bits")),

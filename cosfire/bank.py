@@ -27,7 +27,9 @@ from cosfire.preprocess import Preprocessing, preprocess
 
 __all__ = ["BANK_FORMAT_VERSION", "FilterBank", "configure_bank", "load_bank"]
 
-BANK_FORMAT_VERSION = 1
+# 2: preprocessing may hold ``smooth_px``. A bank without it is still written as version 1,
+# so that files and checksums from before stay the same and older releases can read it.
+BANK_FORMAT_VERSION = 2
 
 
 @dataclass(frozen=True, eq=False)
@@ -109,7 +111,7 @@ class FilterBank:
         """Return the JSON-able dict that :meth:`save` writes."""
         return {
             "format": "cosfire-hash filter bank",
-            "format_version": BANK_FORMAT_VERSION,
+            "format_version": BANK_FORMAT_VERSION if self.preprocessing.smooth_px else 1,
             "class_names": list(self.class_names),
             "filter_class": list(self.filter_class),
             "filter_index": list(self.filter_index),

@@ -23,6 +23,7 @@ Steps, in order, each a named option of :class:`Preprocessing`:
 
 from __future__ import annotations
 
+import math
 from dataclasses import asdict, dataclass
 from typing import Any, Literal
 
@@ -52,7 +53,9 @@ class Preprocessing:
             raise ValueError(f"crop_px must be >= 8 pixels or None, got {self.crop_px}")
         if self.noise_clip is not None and self.noise_clip < 0:
             raise ValueError(f"noise_clip must be >= 0 or None, got {self.noise_clip}")
-        if self.smooth_px is not None and not self.smooth_px > 0:
+        if self.smooth_px is not None and not (
+            math.isfinite(self.smooth_px) and self.smooth_px > 0
+        ):
             raise ValueError(f"smooth_px must be > 0 pixels or None, got {self.smooth_px}")
         if self.scale not in ("max", "none"):
             raise ValueError(f"scale must be 'max' or 'none', got {self.scale!r}")

@@ -189,6 +189,7 @@ def train_hashing(
     config: TrainingConfig | None = None,
     bank_sha256: str = "",
     progress: Callable[[dict[str, float]], None] | None = None,
+    database: tuple[np.ndarray, np.ndarray] | None = None,
 ) -> tuple[HashingModel, TrainingHistory]:
     """Train a hashing network and return the model selected on validation mAP@k.
 
@@ -207,6 +208,10 @@ def train_hashing(
         Recorded in the model.
     progress : callable, optional
         Called after every epoch with ``{"epoch", "loss", "valid_map", "best"}``.
+    database : (descriptors, labels), optional
+        The database of the validation mAP (default: the training set). Give the real
+        archive when the training set holds augmented copies, so that the epoch is chosen
+        under the protocol it is scored on.
 
     Returns
     -------
@@ -220,6 +225,11 @@ def train_hashing(
     for name, values in (("training", train_x), ("validation", valid_x)):
         if values.ndim != 2 or not np.all(np.isfinite(values)):
             raise ValueError(f"{name} descriptors must be a finite 2-D array")
+    database_x, database_y = (
+        (train_x, train_y)
+        if database is None
+        else (np.asarray(database[0], np.float32), np.asarray(database[1], np.int64))
+    )
     if train_x.shape[1] != valid_x.shape[1]:
         raise ValueError(
             f"training descriptors have {train_x.shape[1]} values, validation {valid_x.shape[1]}"
@@ -286,7 +296,7 @@ def train_hashing(
                 losses.append(float(loss.detach()))
             schedule.step()
             valid_map = codes_map(
-                model.encode(valid_x), valid_y, model.encode(train_x), train_y, config.map_k
+                model.encode(valid_x), valid_y, model.encode(database_x), database_y, config.map_k
             )
             if history.record(epoch, losses, valid_map):
                 best_state = copy.deepcopy(network.state_dict())
@@ -296,10 +306,14 @@ def train_hashing(
                 break
         network.load_state_dict(best_state)
         if config.threshold == "sweep":
-            valid_real, train_real = model.real_codes(valid_x), model.real_codes(train_x)
+            valid_real, train_real = model.real_codes(valid_x), model.real_codes(database_x)
             for threshold in np.round(np.arange(-1.0, 1.0001, 0.1), 1):
                 history.threshold_sweep[float(threshold)] = codes_map(
-                    valid_real >= threshold, valid_y, train_real >= threshold, train_y, config.map_k
+                    valid_real >= threshold,
+                    valid_y,
+                    train_real >= threshold,
+                    database_y,
+                    config.map_k,
                 )
             model.threshold = max(history.threshold_sweep, key=history.threshold_sweep.get)
             history.best_valid_map = history.threshold_sweep[model.threshold]

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+from dataclasses import replace
 
 import numpy as np
 import pytest
@@ -151,3 +152,11 @@ def test_a_mixed_bank_takes_its_configs_in_turn_and_describes_like_its_parts() -
     np.testing.assert_allclose(describe(mixed, queries), expected, rtol=1e-6)
     with pytest.raises(ValueError, match="non-empty sequence"):
         configure_bank(images, labels, config=[], **options)
+
+
+def test_only_banks_that_smooth_carry_the_newer_format_version(small_bank: FilterBank) -> None:
+    assert small_bank.to_dict()["format_version"] == 1  # older releases read it, same checksum
+    smoothing = replace(small_bank, preprocessing=Preprocessing(crop_px=None, smooth_px=1.0))
+    spec = smoothing.to_dict()
+    assert spec["format_version"] == BANK_FORMAT_VERSION == 2
+    assert FilterBank.from_dict(spec).preprocessing.smooth_px == 1.0

@@ -102,10 +102,11 @@ def test_configure_a_mixed_bank(tmp_path: Path) -> None:
     assert bank.preprocessing.smooth_px == 1.0
     sigmas = [{part.channel.sigma for part in f.tuples} for f in bank.filters]
     assert sigmas == [{2.0}, {4.0}] * len(bank.class_names)
-    refused = CliRunner().invoke(
-        main, ["configure", "--dataset", "synthetic", "--bank-sigmas", "0,2", "-o", "b.json"]
-    )
-    assert refused.exit_code == 2 and "--bank-sigmas" in refused.output
+    for sigmas in ("0,2", "2,nan"):
+        refused = CliRunner().invoke(
+            main, ["configure", "--dataset", "synthetic", "--bank-sigmas", sigmas, "-o", "b.json"]
+        )
+        assert refused.exit_code == 2 and "--bank-sigmas" in refused.output
     image = tmp_path / "one.png"
     image.write_bytes(b"")
     refused = CliRunner().invoke(

@@ -20,6 +20,7 @@ from hashing import (
     triplet_loss,
 )
 from hashing.network import HashingNetwork, NetworkConfig
+from hashing.training import codes_map
 
 
 def test_import_hashing_is_this_project() -> None:
@@ -152,3 +153,21 @@ def test_auxiliary_classification_loss_trains_and_is_not_saved(tmp_path: Path) -
     assert history.best_valid_map > 0.5
     saved = torch.load(model.save(tmp_path / "m.pt"), weights_only=True)["state_dict"]
     assert all(key.startswith(("layers.", "feature_")) for key in saved)
+
+
+def test_augmented_training_chooses_its_epoch_against_the_given_database() -> None:
+    x, y = blobs(0)
+    vx, vy = blobs(1, n_per_class=10)
+    rng = np.random.default_rng(5)
+    jittered = (x * rng.uniform(0.5, 1.5, x.shape)).astype(np.float32)
+    augmented_x, augmented_y = np.vstack([x, jittered]), np.concatenate([y, y])
+    config = TrainingConfig(**{**CONFIG.to_dict(), "epochs": 4, "threshold": "sweep"})
+    model, history = train_hashing(augmented_x, augmented_y, vx, vy, config=config,
+                                   database=(x, y))  # fmt: skip
+    # the selection score is the mAP against the database given, not the augmented set
+    expected = codes_map(model.encode(vx), vy, model.encode(x), y, config.map_k)
+    assert history.best_valid_map == pytest.approx(expected)
+    against_augmented = codes_map(
+        model.encode(vx), vy, model.encode(augmented_x), augmented_y, config.map_k
+    )
+    assert against_augmented != pytest.approx(expected)

@@ -71,7 +71,9 @@ def test_mixed_bank_settings_are_recorded_and_checked(tmp_path: Path) -> None:
     assert "smooth_px" not in plain.to_dict()
     assert PipelineConfig(dataset="synthetic", smooth_px=1).to_dict()["smooth_px"] == 1
     for option, value, message in (("--bank-sigmas", "2,-3", "bank sigmas must be > 0"),
-                                   ("--smooth-px", "0", "--smooth-px must be > 0")):  # fmt: skip
+                                   ("--bank-sigmas", "2,nan", "bank sigmas must be > 0"),
+                                   ("--smooth-px", "-1", "--smooth-px must be > 0"),
+                                   ("--smooth-px", "inf", "--smooth-px must be > 0")):  # fmt: skip
         refused = CliRunner().invoke(
             main,
             ["pipeline", "--dataset", "synthetic", "--out", str(tmp_path / "bad"), option, value],

@@ -7,7 +7,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from cosfire.preprocess import Preprocessing, preprocess
+from cosfire.preprocess import Preprocessing, background_rms, preprocess
 
 
 def noisy_blob(seed: int, size: int = 96) -> np.ndarray:
@@ -35,9 +35,11 @@ def test_smoothing_before_clipping_lifts_the_galaxy_above_the_noise() -> None:
 
 def test_smoothing_is_off_by_default_and_absent_from_old_files() -> None:
     image = noisy_blob(1)
-    np.testing.assert_array_equal(
-        preprocess(image, Preprocessing(crop_px=None)),
-        preprocess(image, Preprocessing(crop_px=None, smooth_px=None)),
+    # the default is the pre-smoothing recipe: crop, clip at median + 3 rms, scale to the peak
+    expected = image.copy()
+    expected[expected < np.median(expected) + 3 * background_rms(expected)] = 0
+    np.testing.assert_allclose(
+        preprocess(image, Preprocessing(crop_px=None)), expected / expected.max(), rtol=1e-6
     )
     # files written before smooth_px existed load and serialise as they were
     assert "smooth_px" not in Preprocessing().to_dict()
@@ -46,8 +48,9 @@ def test_smoothing_is_off_by_default_and_absent_from_old_files() -> None:
         is None
     )
     assert Preprocessing(smooth_px=1.0).to_dict()["smooth_px"] == 1.0
-    with pytest.raises(ValueError, match="smooth_px must be > 0"):
-        Preprocessing(smooth_px=0.0)
+    for bad in (0.0, -1.0, float("nan"), float("inf")):
+        with pytest.raises(ValueError, match="smooth_px must be > 0"):
+            Preprocessing(smooth_px=bad)
 
 
 @settings(max_examples=25, deadline=None)
