@@ -164,8 +164,8 @@ def source_sizes(crop_px: int) -> dict[str, tuple[float, float]]:
 def seed_spread(run: Path, seeds: int) -> dict[str, list[float]]:
     """mAP@100 at the main code length of hashing models trained with seeds 0..seeds-1 on the
     run's descriptors, on the test queries as they are and rotated (cached in the run)."""
-    import numpy as np
 
+    from cli.pipeline import hashing_training_set
     from cosfire.descriptor_file import load_descriptors
     from hashing.training import TrainingConfig, train_hashing
     from retrieval.codes import pack_codes
@@ -178,10 +178,7 @@ def seed_spread(run: Path, seeds: int) -> dict[str, list[float]]:
         return {key: values[:seeds] for key, values in cached.items()}
     train, valid, test, rotated = (load_descriptors(run / f"{name}.npz")
                                    for name in ("train", "valid", "test", "test-rotated"))  # fmt: skip
-    copies = [load_descriptors(run / f"train-rotated{c}.npz")
-              for c in range(config.get("train_rotations", 0))]  # fmt: skip
-    train_x = np.concatenate([train.descriptors, *[c.descriptors for c in copies]])
-    train_y = np.concatenate([train.labels, *[c.labels for c in copies]])
+    train_x, train_y = hashing_training_set(run, train, config.get("train_rotations", 0))
     spread: dict[str, list[float]] = {"test": [], "rotated": []}
     for seed in range(seeds):
         training = TrainingConfig(**config["training"], bits=config["main_bits"], seed=seed)

@@ -25,7 +25,13 @@ from cosfire._atomic import atomic_write
 if TYPE_CHECKING:
     from cosfire.configure import FilterConfig
 
-__all__ = ["PipelineConfig", "PipelineRun", "TransformedReader", "run_pipeline"]
+__all__ = [
+    "PipelineConfig",
+    "PipelineRun",
+    "TransformedReader",
+    "hashing_training_set",
+    "run_pipeline",
+]
 
 RUN_FORMAT_VERSION = 1
 
@@ -184,6 +190,25 @@ class PipelineRun:
         return {record["stage"]: record["seconds"] for record in records}
 
 
+def rotated_train_path(folder: Path, copy: int) -> Path:
+    """Where a run keeps the descriptors of rotated training copy ``copy``."""
+    return folder / f"train-rotated{copy}.npz"
+
+
+def hashing_training_set(
+    folder: Path, train, train_rotations: int
+) -> tuple[np.ndarray, np.ndarray]:
+    """The hashing network's training rows of a run: ``train`` (its descriptors) followed by
+    the run's ``train_rotations`` rotated copies, as (descriptors, labels)."""
+    from cosfire.descriptor_file import load_descriptors
+
+    copies = [load_descriptors(rotated_train_path(folder, c)) for c in range(train_rotations)]
+    return (
+        np.concatenate([train.descriptors, *[c.descriptors for c in copies]]),
+        np.concatenate([train.labels, *[c.labels for c in copies]]),
+    )
+
+
 def _progress_bar(total: int, label: str, quiet: bool):
     from tqdm import tqdm
 
@@ -258,18 +283,14 @@ def run_pipeline(folder: Path, config: PipelineConfig, *, quiet: bool = False, e
     test = load_descriptors(run.path("test.npz"))
     # rotated copies of the training galaxies, for the hashing network only (augmentation:
     # the network learns to give a galaxy the same code whatever its orientation)
-    hashing_x, hashing_y = [train.descriptors], [train.labels]
     for copy in range(config.train_rotations):
-        target = run.path(f"train-rotated{copy}.npz")
+        target = rotated_train_path(run.folder, copy)
         # a seed apart from the rotated test queries' (config.seed)
         reader = TransformedReader(dataset, rotate=True, seed=config.seed + 1 + copy)
         run.stage(
             f"describe-train-rotated{copy}", [target], describe_split("train", target, reader)
         )
-        rotated = load_descriptors(target)
-        hashing_x.append(rotated.descriptors)
-        hashing_y.append(rotated.labels)
-    hashing_x, hashing_y = np.concatenate(hashing_x), np.concatenate(hashing_y)
+    hashing_x, hashing_y = hashing_training_set(run.folder, train, config.train_rotations)
 
     results: dict[str, Any] = {"bits": {}}
     training_defaults = TrainingConfig()

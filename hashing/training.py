@@ -306,12 +306,12 @@ def train_hashing(
                 break
         network.load_state_dict(best_state)
         if config.threshold == "sweep":
-            valid_real, train_real = model.real_codes(valid_x), model.real_codes(database_x)
+            valid_real, database_real = model.real_codes(valid_x), model.real_codes(database_x)
             for threshold in np.round(np.arange(-1.0, 1.0001, 0.1), 1):
                 history.threshold_sweep[float(threshold)] = codes_map(
                     valid_real >= threshold,
                     valid_y,
-                    train_real >= threshold,
+                    database_real >= threshold,
                     database_y,
                     config.map_k,
                 )
