@@ -36,6 +36,9 @@ __all__ = ["pipeline"]
               help="Rotated copies of the training galaxies (a random angle each) added to the "
                    "hashing network's training set.")  # fmt: skip
 @click.option("--rotations", type=click.IntRange(min=1), default=24, show_default=True)
+@click.option("--rotation-draws", type=click.IntRange(min=1), default=5, show_default=True,
+              help="How many times the rotated-query check draws fresh random angles (its "
+                   "mAP@100 is reported per draw and as their mean).")  # fmt: skip
 @click.option("--no-robustness", is_flag=True, help="Skip the rotated and noisy query runs.")
 @click.option("--jobs", type=int, default=2, show_default=True)
 @click.option("--seed", type=int, default=0, show_default=True)
@@ -52,6 +55,7 @@ def pipeline(
     smooth_px: float,
     train_rotations: int,
     rotations: int,
+    rotation_draws: int,
     no_robustness: bool,
     jobs: int,
     seed: int,
@@ -82,6 +86,7 @@ def pipeline(
         smooth_px=smooth_px or None,
         train_rotations=train_rotations,
         rotations=rotations,
+        rotation_draws=rotation_draws,
         bits=tuple(int(b) for b in parse_number_list(bits, name="bits")),
         main_bits=main_bits,
         robustness=not no_robustness,

@@ -145,6 +145,12 @@ def write_report(run_folder: Path, results: dict) -> Path:
                   _row(["as they are", f"{100 * main['map_at_100']:.2f}", ""]),
                   _row(["each rotated by a random angle", f"{100 * results['rotation']['map_at_100']:.2f}",
                         f"{-drop:+.2f}"])]  # fmt: skip
+        draws = results.get("rotation_draws", {})
+        if len(draws.get("map_at_100", [])) > 1:
+            change = 100 * (draws["mean"] - main["map_at_100"])
+            lines.append(_row([f"rotated, mean +- sd of {len(draws['map_at_100'])} draws of the angles",
+                               f"{100 * draws['mean']:.2f} +- {100 * draws['sd']:.2f}",
+                               f"{change:+.2f}"]))  # fmt: skip
         for level, r in sorted(results["noise"].items(), key=lambda kv: float(kv[0])):
             change = 100 * (r["map_at_100"] - main["map_at_100"])
             lines.append(_row([f"Gaussian noise, sigma {float(level):g} x peak", f"{100 * r['map_at_100']:.2f}",

@@ -14,7 +14,8 @@ from cli.main import main
 def test_pipeline_runs_resumes_and_reports(synthetic_root: Path, tmp_path: Path) -> None:
     out = tmp_path / "run"
     arguments = ["pipeline", "--dataset", str(synthetic_root), "--out", str(out), "--per-class", "2",
-                 "--bits", "8,12", "--main-bits", "12", "--rotations", "8", "--jobs", "1", "--quiet"]  # fmt: skip
+                 "--bits", "8,12", "--main-bits", "12", "--rotations", "8", "--rotation-draws", "2",
+                 "--jobs", "1", "--quiet"]  # fmt: skip
     first = CliRunner().invoke(main, arguments, catch_exceptions=False)
     assert first.exit_code == 0, first.output
     assert "[configure]" in first.output and "test mAP@100 at 12 bits" in first.output
@@ -26,8 +27,15 @@ def test_pipeline_runs_resumes_and_reports(synthetic_root: Path, tmp_path: Path)
     assert set(results["bits"]) == {"8", "12"}
     assert 0 <= results["bits"]["12"]["map_at_100"] <= 1
     assert set(results["noise"]) == {"0.05", "0.1", "0.2"}
+    # two draws of the rotated queries: other angles, so other descriptors; their mean reported
+    first_draw, second_draw = (np.load(out / f"test-{n}.npz") for n in ("rotated", "rotated-d1"))
+    assert not np.array_equal(first_draw["descriptors"], second_draw["descriptors"])
+    draws = results["rotation_draws"]
+    assert draws["map_at_100"][0] == results["rotation"]["map_at_100"]
+    assert len(draws["map_at_100"]) == 2 and draws["mean"] == np.mean(draws["map_at_100"])
     report = (out / "report.md").read_text()
     assert "| 12 |" in report and "random angle" in report and "SVM" in report
+    assert "mean +- sd of 2 draws" in report
 
     markers = {p.name: p.stat().st_mtime_ns for p in (out / "stages").glob("*.json")}
     second = CliRunner().invoke(main, arguments, catch_exceptions=False)
@@ -69,6 +77,8 @@ def test_mixed_bank_settings_are_recorded_and_checked(tmp_path: Path) -> None:
     assert mixed.to_dict()["bank_sigmas"] == [2.0, 3.0]
     assert [(c.sigma, c.t1) for c in mixed.filter_configs()] == [(2.0, 0.1), (3.0, 0.1)]
     assert "smooth_px" not in plain.to_dict()
+    assert plain.to_dict()["rotation_draws"] == 5
+    assert "rotation_draws" not in PipelineConfig(rotation_draws=1).to_dict()  # as runs before
     assert PipelineConfig(dataset="synthetic", smooth_px=1).to_dict()["smooth_px"] == 1
     for option, value, message in (("--bank-sigmas", "2,-3", "bank sigmas must be > 0"),
                                    ("--bank-sigmas", "2,nan", "bank sigmas must be > 0"),
@@ -80,6 +90,9 @@ def test_mixed_bank_settings_are_recorded_and_checked(tmp_path: Path) -> None:
         )
         assert refused.exit_code == 1 and message in refused.output
         assert not (tmp_path / "bad" / "run.json").exists()
+    refused = CliRunner().invoke(main, ["pipeline", "--out", str(tmp_path / "bad"),
+                                        "--rotation-draws", "0"])  # fmt: skip
+    assert refused.exit_code == 2 and "0 is not in the range" in refused.output
 
 
 def test_rotated_training_copies_are_described_once_and_used(tmp_path: Path) -> None:
