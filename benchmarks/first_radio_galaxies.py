@@ -162,13 +162,16 @@ def source_sizes(crop_px: int) -> dict[str, tuple[float, float]]:
     return {name: (float(np.median(a)), float(np.percentile(a, 90))) for name, a in areas.items()}
 
 
-def rotated_queries(run: Path) -> list:
+def rotation_draws(results: dict) -> int:
+    """How many draws of the angles a run's rotated-query check made (1 before draws existed)."""
+    return len(results.get("rotation_draws", {}).get("map_at_100", [0]))
+
+
+def rotated_queries(run: Path, draws: int) -> list:
     """The run's draws of rotated test queries (one descriptor set per draw of the angles)."""
     from cli.pipeline import rotated_test_name
     from cosfire.descriptor_file import load_descriptors
 
-    results = json.loads((run / "results.json").read_text())
-    draws = len(results.get("rotation_draws", {}).get("map_at_100", [0]))
     return [load_descriptors(run / f"test-{rotated_test_name(d)}.npz") for d in range(draws)]
 
 
@@ -188,16 +191,17 @@ def seed_spread(run: Path, seeds: int) -> dict[str, list[float]]:
     from retrieval.codes import pack_codes
     from retrieval.metrics import hamming_distances, retrieval_report
 
-    config = json.loads((run / "results.json").read_text())["config"]
-    rotated = rotated_queries(run)
+    results = json.loads((run / "results.json").read_text())
+    config, draws = results["config"], rotation_draws(results)
     cache = run / f"seeds-{config['main_bits']}.json"
     cached = json.loads(cache.read_text()) if cache.exists() else {}
-    if cached.get("draws") == len(rotated) and len(cached["test"]) >= seeds:
+    if cached.get("draws") == draws and len(cached["test"]) >= seeds:
         return {key: cached[key][:seeds] for key in ("test", "rotated")}
     train, valid, test = (load_descriptors(run / f"{name}.npz")
                           for name in ("train", "valid", "test"))  # fmt: skip
+    rotated = rotated_queries(run, draws)
     train_x, train_y = hashing_training_set(run, train, config.get("train_rotations", 0))
-    spread: dict[str, Any] = {"test": [], "rotated": [], "draws": len(rotated)}
+    spread: dict[str, Any] = {"test": [], "rotated": [], "draws": draws}
 
     def query_map(model, database, queries) -> float:
         distances = hamming_distances(pack_codes(model.encode(queries.descriptors)), database)
@@ -222,11 +226,12 @@ def flipped_bits(run: Path) -> float:
     from cosfire.descriptor_file import load_descriptors
     from hashing.model import load_model
 
-    main_bits = json.loads((run / "results.json").read_text())["config"]["main_bits"]
-    model = load_model(run / f"model-{main_bits}.pt")
+    results = json.loads((run / "results.json").read_text())
+    model = load_model(run / f"model-{results['config']['main_bits']}.pt")
     codes = model.encode(load_descriptors(run / "test.npz").descriptors)
     flips = [
-        (codes != model.encode(draw.descriptors)).sum(1).mean() for draw in rotated_queries(run)
+        (codes != model.encode(draw.descriptors)).sum(1).mean()
+        for draw in rotated_queries(run, rotation_draws(results))
     ]
     return float(sum(flips) / len(flips))
 
@@ -386,8 +391,9 @@ def render(
         f"The same evaluation ({main_bits} bits) with every test image perturbed before "
         "description. Rotation: a random angle per image (cubic interpolation of the 300 px "
         "image); the angles are drawn several times (`--rotation-draws`, default 5), because "
-        "one draw moves mAP@100 by about a point either way. Noise: Gaussian, sigma given as a fraction of the image peak; with the default "
-        "background clipping at 3 rms and, for comparison, without it.",
+        "one draw moves mAP@100 by about a point either way. Noise: Gaussian, sigma given as "
+        "a fraction of the image peak; with the default background clipping at 3 rms and, for "
+        "comparison, without it.",
         "",
         row(["queries", "mAP@100", "change"]),
         row(["---"] * 3),
