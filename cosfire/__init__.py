@@ -18,8 +18,9 @@ Examples
 
 from cosfire.apply import apply, response_maps
 from cosfire.bank import FilterBank, configure_bank, load_bank
-from cosfire.blur import blur_radius, blurred_response
+from cosfire.blur import blur_radius, blur_sigma, blurred_response
 from cosfire.configure import (
+    CONVENTIONS,
     DEFAULT_RHOS,
     FilterConfig,
     NoTuplesError,
@@ -38,6 +39,7 @@ from cosfire.plan import DEFAULT_ROTATIONS_DEG, ApplicationPlan, make_plan
 from cosfire.preprocess import Preprocessing, preprocess
 
 __all__ = [
+    "CONVENTIONS",
     "DEFAULT_RHOS",
     "DEFAULT_ROTATIONS_DEG",
     "ApplicationPlan",
@@ -54,6 +56,7 @@ __all__ = [
     "Preprocessing",
     "apply",
     "blur_radius",
+    "blur_sigma",
     "blurred_response",
     "configure",
     "configure_bank",

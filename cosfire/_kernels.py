@@ -6,7 +6,8 @@ where that tuple (the *anchor*) is non-zero: the non-zero pixels of its map for 
 shifts, or the 2x2 blocks holding a non-zero pixel for sub-pixel (bilinear) shifts. At each
 candidate it looks the other tuples up at their shifts (sparsest first, so that most
 candidates fail at the first look-up) and stops as soon as an upper bound on the candidate's
-final value cannot beat the best value found so far.
+final value cannot beat the best value found so far. Filters with ``border="wrap"`` (whole-pixel
+shifts only) read across the image edges circularly, as :func:`cosfire.apply.apply` does.
 """
 
 from __future__ import annotations
@@ -66,6 +67,7 @@ def filter_maxima(
     tuple_dx: np.ndarray,
     tuple_fy: np.ndarray,
     tuple_fx: np.ndarray,
+    filter_wrap: np.ndarray,
     out: np.ndarray,
 ) -> None:  # pragma: no cover - compiled; checked against the dense path in the tests
     """Write into ``out[f]`` the maximum over pixels, variants and rotations of filter f.
@@ -80,6 +82,7 @@ def filter_maxima(
     for f in range(tuple_start.size - 1):
         first = tuple_start[f]
         n_parts = tuple_start[f + 1] - first
+        wrap = filter_wrap[f]
         best = -np.inf
         counts = np.empty(n_parts, dtype=np.int64)
         bound = np.empty(n_parts + 1, dtype=np.float64)
@@ -131,7 +134,10 @@ def filter_maxima(
                         break
                     y = site_rows[s] - anchor_dy
                     x = site_cols[s] - anchor_dx
-                    if y < 0 or y >= height or x < 0 or x >= width:
+                    if wrap:  # whole-pixel shifts only (FilterParams refuses bilinear)
+                        y %= height
+                        x %= width
+                    elif y < 0 or y >= height or x < 0 or x >= width:
                         continue
                     if not anchor_whole:
                         value = anchor_weight * _read_log(
@@ -154,7 +160,10 @@ def filter_maxima(
                         yy = y + tuple_dy[t, v, r]
                         xx = x + tuple_dx[t, v, r]
                         if tuple_whole[t, v]:
-                            if yy < 0 or yy >= height or xx < 0 or xx >= width:
+                            if wrap:
+                                yy %= height
+                                xx %= width
+                            elif yy < 0 or yy >= height or xx < 0 or xx >= width:
                                 alive = False
                                 break
                             looked_up = log_maps[tuple_map[t, v], yy, xx]

@@ -27,8 +27,13 @@ from cosfire.plan import (
 __all__ = ["apply", "response_maps"]
 
 
-def _shifted(values: np.ndarray, dy: int, dx: int, fill: float) -> np.ndarray:
-    """Return ``out[y, x] = values[y + dy, x + dx]``, ``fill`` where that falls outside."""
+def _shifted(
+    values: np.ndarray, dy: int, dx: int, fill: float, *, wrap: bool = False
+) -> np.ndarray:
+    """Return ``out[y, x] = values[y + dy, x + dx]``, ``fill`` where that falls outside
+    (or, with ``wrap``, read from the opposite edge)."""
+    if wrap:
+        return np.roll(values, (-dy, -dx), axis=(0, 1))
     height, width = values.shape
     out = np.full_like(values, fill)
     if abs(dy) >= height or abs(dx) >= width:
@@ -40,11 +45,11 @@ def _shifted(values: np.ndarray, dy: int, dx: int, fill: float) -> np.ndarray:
 
 
 def _shifted_log(
-    maps: ResponseMaps, index: int, dy: int, dx: int, fy: float, fx: float
+    maps: ResponseMaps, index: int, dy: int, dx: int, fy: float, fx: float, wrap: bool
 ) -> np.ndarray:
     """Return the log of map ``index`` read at offset ``(dy + fy, dx + fx)`` (bilinear)."""
     if fy == 0 and fx == 0:
-        return _shifted(maps.log_maps[index], dy, dx, -np.inf)
+        return _shifted(maps.log_maps[index], dy, dx, -np.inf, wrap=wrap)
     interpolated = np.zeros(maps.maps.shape[1:])
     for row_step, row_weight in ((0, 1 - fy), (1, fy)):
         for col_step, col_weight in ((0, 1 - fx), (1, fx)):
@@ -87,6 +92,7 @@ def response_maps(plan: ApplicationPlan, image: np.ndarray) -> np.ndarray:
                         int(plan.tuple_dx[t, v, r]),
                         float(plan.tuple_fy[t, v, r]),
                         float(plan.tuple_fx[t, v, r]),
+                        bool(plan.filter_wrap[f]),
                     )
                 np.maximum(best, combined, out=best)
         response = np.exp(best).astype(np.float32)

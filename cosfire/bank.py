@@ -27,9 +27,11 @@ from cosfire.preprocess import Preprocessing, preprocess
 
 __all__ = ["BANK_FORMAT_VERSION", "FilterBank", "configure_bank", "load_bank"]
 
-# 2: preprocessing may hold ``smooth_px``. A bank without it is still written as version 1,
-# so that files and checksums from before stay the same and older releases can read it.
-BANK_FORMAT_VERSION = 2
+# 2: preprocessing may hold ``smooth_px``. 3: filters may use the later application options
+# (``blur_rule``, ``border``, ``shift="fix"``; see FilterParams.format_version). A bank is
+# written with the lowest version that holds it, so that files and checksums from before stay
+# the same and older releases read what they can (and refuse the rest with a clear error).
+BANK_FORMAT_VERSION = 3
 
 
 @dataclass(frozen=True, eq=False)
@@ -107,11 +109,18 @@ class FilterBank:
             reflection=self.reflection,
         )
 
+    @property
+    def format_version(self) -> int:
+        """The lowest bank format version that holds this bank (see ``BANK_FORMAT_VERSION``)."""
+        if any(bank_filter.params.format_version > 1 for bank_filter in self.filters):
+            return 3
+        return 2 if self.preprocessing.smooth_px else 1
+
     def to_dict(self) -> dict[str, Any]:
         """Return the JSON-able dict that :meth:`save` writes."""
         return {
             "format": "cosfire-hash filter bank",
-            "format_version": BANK_FORMAT_VERSION if self.preprocessing.smooth_px else 1,
+            "format_version": self.format_version,
             "class_names": list(self.class_names),
             "filter_class": list(self.filter_class),
             "filter_index": list(self.filter_index),

@@ -5,7 +5,12 @@ around the centre, one sample per degree at whole-pixel positions. Along the cir
 maximum over channels is taken; its local maxima (a plateau counts once, at its middle; peaks
 closer than ``eta`` merge into the stronger) are the tuple positions, and at each of them every
 channel whose response is at least ``t2`` times the peak becomes a tuple
-``(channel, rho, phi)``. ``rho = 0`` tests the centre itself.
+``(channel, rho, phi)``. ``rho = 0`` tests the centre itself. Differences smaller than
+:data:`PEAK_RTOL` times the largest input response count as float round-off, not as peaks.
+
+Two *conventions* name the application options of the authors' two MATLAB code bases
+(:data:`CONVENTIONS`): ``"cosfire2013"`` (the 2013 COSFIRE code the radio papers build on) and
+``"bcosfire"`` (the 2015 B-COSFIRE vessel code). Options passed explicitly override them.
 """
 
 from __future__ import annotations
@@ -13,17 +18,28 @@ from __future__ import annotations
 import math
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass
+from types import MappingProxyType
 from typing import Any, Literal
 
 import numpy as np
 
-from cosfire.blur import BlurKind
-from cosfire.filter import CosfireFilter, CosfireTuple, FilterParams, ShiftRule, WeightRule
+from cosfire.blur import BlurKind, BlurRule
+from cosfire.filter import (
+    BorderRule,
+    CosfireFilter,
+    CosfireTuple,
+    FilterParams,
+    ShiftRule,
+    WeightRule,
+)
 from cosfire.geometry import polar_offsets
 from cosfire.input_filters import Channel, DoGChannel, GaborChannel, threshold_response
 
 __all__ = [
+    "CONVENTIONS",
     "DEFAULT_RHOS",
+    "PEAK_RTOL",
+    "Convention",
     "FilterConfig",
     "NoTuplesError",
     "circular_peaks",
@@ -39,6 +55,56 @@ __all__ = [
 DEFAULT_RHOS: tuple[float, ...] = (0.0, 5.0, 10.0, 15.0, 20.0, 25.0, 30.0)
 _SAMPLES_PER_CIRCLE = 360
 
+#: Along a circle, values below this fraction of the largest input response are 0 and a peak
+#: must exceed its neighbours by more than this fraction: float32 round-off in a flat
+#: response (a few 1e-8 on images in [0, 1]) must not become tuples when t1 = 0.
+PEAK_RTOL = 1e-5
+
+Convention = Literal["bcosfire", "cosfire2013"]
+
+#: The application options of the authors' MATLAB code bases (method notes, section 1):
+#: ``"cosfire2013"``, the TPAMI 2013 code the radio papers build on: integer blur radius
+#: ``round((sigma0 + alpha rho) / 2)`` with sigma ``radius / 3``, max blur, shifts truncated
+#: toward zero (``fix``), weighted geometric mean with ``sw = max(rho) / 3``, zero outside the
+#: image; ``"bcosfire"``, the 2015 vessel code: Gaussian sum blur of sigma
+#: ``(sigma0 + alpha rho) / 6``, shifts rounded, plain geometric mean, circular shifts.
+CONVENTIONS: MappingProxyType[str, MappingProxyType[str, Any]] = MappingProxyType(
+    {
+        "cosfire2013": MappingProxyType(
+            {
+                "blur": "max",
+                "blur_rule": "radius",
+                "shift": "fix",
+                "weighted": True,
+                "weight_rule": "radio",
+                "border": "zero",
+            }
+        ),
+        "bcosfire": MappingProxyType(
+            {
+                "blur": "sum",
+                "blur_rule": "exact",
+                "shift": "round",
+                "weighted": False,
+                "weight_rule": "half",  # B-COSFIRE's rule, should weights be switched on
+                "border": "wrap",
+            }
+        ),
+    }
+)
+
+#: Application options that a convention sets, with their values when none is named.
+_APPLICATION_DEFAULTS: MappingProxyType[str, Any] = MappingProxyType(
+    {
+        "blur": "max",
+        "blur_rule": "radius",
+        "shift": "bilinear",
+        "weighted": True,
+        "weight_rule": "radio",
+        "border": "zero",
+    }
+)
+
 
 class NoTuplesError(ValueError):
     """Raised when a prototype yields no tuple, so no filter can be configured."""
@@ -52,6 +118,21 @@ class FilterConfig:
     (``wavelengths``, ``orientations``, ``aspect``, ``bandwidth``, ``phases``) channels; the rest
     are shared. Defaults are the radio-galaxy papers' best setting: DoG sigma 5, rho 0:5:30,
     t1 0.05, sigma0 0.5, alpha 0.10, on-centre.
+
+    ``convention`` (``"cosfire2013"`` or ``"bcosfire"``, see :data:`CONVENTIONS`) fills the
+    application options ``blur``, ``blur_rule``, ``shift``, ``weighted``, ``weight_rule`` and
+    ``border`` that are left as None; None without a convention means the defaults (max blur,
+    radius rule, bilinear shifts, weighted with the radio rule, zero border). The filled-in
+    values are stored, so ``dataclasses.replace(config, convention=...)`` keeps them: build a
+    new config to change convention.
+
+    Examples
+    --------
+    >>> config = FilterConfig(sigma=2.4, convention="bcosfire", border="zero")
+    >>> config.blur, config.blur_rule, config.shift, config.weighted, config.border
+    ('sum', 'exact', 'round', False, 'zero')
+    >>> FilterConfig().shift
+    'bilinear'
     """
 
     input_filter: Literal["dog", "gabor"] = "dog"
@@ -69,12 +150,23 @@ class FilterConfig:
     eta: float = math.pi / 8
     sigma0: float = 0.5
     alpha: float = 0.10
-    blur: BlurKind = "max"
-    weighted: bool = True
-    weight_rule: WeightRule = "radio"
-    shift: ShiftRule = "bilinear"
+    blur: BlurKind | None = None
+    weighted: bool | None = None
+    weight_rule: WeightRule | None = None
+    shift: ShiftRule | None = None
+    blur_rule: BlurRule | None = None
+    border: BorderRule | None = None
+    convention: Convention | None = None
 
     def __post_init__(self) -> None:
+        if self.convention is not None and self.convention not in CONVENTIONS:
+            raise ValueError(
+                f"convention must be one of {sorted(CONVENTIONS)} or None, got {self.convention!r}"
+            )
+        fill = CONVENTIONS[self.convention] if self.convention else _APPLICATION_DEFAULTS
+        for name in _APPLICATION_DEFAULTS:
+            if getattr(self, name) is None:
+                object.__setattr__(self, name, fill[name])
         if self.input_filter not in ("dog", "gabor"):
             raise ValueError(f"input_filter must be 'dog' or 'gabor', got {self.input_filter!r}")
         for name in ("sigma", "wavelengths", "phases", "rhos"):
@@ -97,6 +189,8 @@ class FilterConfig:
             weighted=self.weighted,
             weight_rule=self.weight_rule,
             shift=self.shift,
+            blur_rule=self.blur_rule,
+            border=self.border,
         )
 
     def channels(self) -> tuple[Channel, ...]:
@@ -112,11 +206,15 @@ class FilterConfig:
         )
 
     def to_dict(self) -> dict[str, Any]:
-        """Return a JSON-able dict."""
+        """Return a JSON-able dict (``blur_rule``, ``border`` and ``convention`` only when they
+        differ from their defaults, so that configs that do not use them keep their bytes)."""
         spec = asdict(self)
         for key, value in spec.items():
             if isinstance(value, tuple):
                 spec[key] = list(value)
+        for key, default in (("blur_rule", "radius"), ("border", "zero"), ("convention", None)):
+            if spec[key] == default:
+                del spec[key]
         return spec
 
     @classmethod
@@ -177,11 +275,24 @@ def gabor_channels(
     )
 
 
-def circular_peaks(signal: np.ndarray) -> np.ndarray:
+def circular_peaks(
+    signal: np.ndarray, *, rtol: float = PEAK_RTOL, scale: float | None = None
+) -> np.ndarray:
     """Return indices of the local maxima (> 0) of a circular 1-D signal.
 
-    A plateau counts once, at its middle (rounded down). A signal that is constant and positive
-    has one peak, at index 0.
+    Differences up to ``rtol * scale`` (``scale`` defaults to the signal's maximum) are float
+    round-off: neighbours that close form one plateau, values below it are 0. A plateau counts
+    once, at its middle (rounded down). A signal that is constant and positive has one peak, at
+    index 0.
+
+    Parameters
+    ----------
+    signal : ndarray, shape (N,)
+    rtol : float
+        Relative tolerance (0 compares exactly).
+    scale : float, optional
+        The value ``rtol`` is relative to, e.g. the largest input response of a prototype, so
+        that round-off ripples in an otherwise empty circle are not peaks.
 
     Examples
     --------
@@ -189,19 +300,24 @@ def circular_peaks(signal: np.ndarray) -> np.ndarray:
     [1, 4]
     >>> circular_peaks(np.array([3, 0, 0, 1])).tolist()  # wraps around
     [0]
+    >>> circular_peaks(np.array([0, 1, 1 + 1e-12, 1, 0, 2e-12, 0, 0])).tolist()  # round-off
+    [2]
     """
     values = np.asarray(signal, dtype=np.float64)
     size = values.size
     if size == 0 or values.max() <= 0:
         return np.empty(0, dtype=np.int64)
-    changes = np.flatnonzero(values != np.roll(values, 1))
-    if changes.size == 0:
-        return np.zeros(1, dtype=np.int64)
-    start = changes[0]
+    tolerance = rtol * (values.max() if scale is None else float(scale))
+    values = np.where(values > tolerance, values, 0.0)
+    # joined[i]: samples i and i + 1 (circularly) differ by round-off only
+    joined = np.abs(values - np.roll(values, -1)) <= tolerance
+    if joined.all():
+        return np.zeros(1, dtype=np.int64) if values.max() > 0 else np.empty(0, dtype=np.int64)
+    start = (int(np.flatnonzero(~joined)[0]) + 1) % size  # a plateau begins here
     rolled = np.roll(values, -start)
-    run_starts = np.flatnonzero(np.r_[True, rolled[1:] != rolled[:-1]])
+    run_starts = np.flatnonzero(np.r_[True, ~np.roll(joined, -start)[:-1]])
     run_lengths = np.diff(np.r_[run_starts, size])
-    run_values = rolled[run_starts]
+    run_values = np.maximum.reduceat(rolled, run_starts)
     left = np.roll(run_values, 1)
     right = np.roll(run_values, -1)
     is_peak = (run_values > left) & (run_values > right) & (run_values > 0)
@@ -266,6 +382,7 @@ def configure_from_channels(
     responses = np.stack(
         [threshold_response(channel.response(image), params.t1) for channel in channels]
     )
+    largest_response = float(responses.max())
     angles = np.deg2rad(np.arange(_SAMPLES_PER_CIRCLE, dtype=np.float64))
     min_gap = max(1, math.ceil(math.degrees(eta) - 1e-9))
     parts: list[CosfireTuple] = []
@@ -273,7 +390,7 @@ def configure_from_channels(
         if rho == 0:
             values = responses[:, row, col]
             peak = values.max()
-            if peak > 0:
+            if peak > PEAK_RTOL * largest_response:
                 parts.extend(
                     CosfireTuple(channels[c], 0.0, 0.0) for c in np.flatnonzero(values >= t2 * peak)
                 )
@@ -284,7 +401,9 @@ def configure_from_channels(
         samples = np.zeros((len(channels), angles.size), dtype=np.float32)
         samples[:, inside] = responses[:, rows[inside], cols[inside]]
         strongest = samples.max(axis=0)
-        peaks = _merge_close_peaks(circular_peaks(strongest), strongest, min_gap)
+        peaks = _merge_close_peaks(
+            circular_peaks(strongest, scale=largest_response), strongest, min_gap
+        )
         for peak in peaks:
             for c in np.flatnonzero(samples[:, peak] >= t2 * strongest[peak]):
                 parts.append(CosfireTuple(channels[c], rho, float(angles[peak])))
@@ -317,10 +436,13 @@ def configure(
     eta: float = math.pi / 8,
     sigma0: float = 0.5,
     alpha: float = 0.10,
-    blur: BlurKind = "max",
-    weighted: bool = True,
-    weight_rule: WeightRule = "radio",
-    shift: ShiftRule = "bilinear",
+    blur: BlurKind | None = None,
+    weighted: bool | None = None,
+    weight_rule: WeightRule | None = None,
+    shift: ShiftRule | None = None,
+    blur_rule: BlurRule | None = None,
+    border: BorderRule | None = None,
+    convention: Convention | None = None,
     label: str | None = None,
     source: str | None = None,
 ) -> CosfireFilter:
@@ -347,15 +469,25 @@ def configure(
     eta : float
         Peaks closer than ``eta`` radians on a circle merge into the stronger one.
     sigma0, alpha : float
-        Blur of a tuple at distance rho: radius ``round((sigma0 + alpha * rho) / 2)`` px.
-    blur : {"max", "sum"}
-        Blur kind (see :mod:`cosfire.blur`).
-    weighted : bool
-        Weighted (2013 paper) or plain geometric mean.
-    weight_rule : {"radio", "half"}
-        Width of the tuple weights (see :class:`~cosfire.filter.FilterParams`).
-    shift : {"round", "bilinear"}
-        Whole-pixel shifts (reference code) or sub-pixel bilinear shifts.
+        Blur of a tuple at distance rho (see ``blur_rule``).
+    blur : {"max", "sum"}, optional
+        Blur kind (see :mod:`cosfire.blur`); default ``"max"``.
+    weighted : bool, optional
+        Weighted (2013 paper, the default) or plain geometric mean.
+    weight_rule : {"radio", "half"}, optional
+        Width of the tuple weights (see :class:`~cosfire.filter.FilterParams`); default
+        ``"radio"``.
+    shift : {"bilinear", "round", "fix"}, optional
+        Sub-pixel bilinear shifts (the default), or whole pixels rounded (B-COSFIRE code) or
+        truncated toward zero (2013 code).
+    blur_rule : {"radius", "exact"}, optional
+        Blur radius ``round((sigma0 + alpha * rho) / 2)`` px with sigma ``radius / 3`` (the
+        default), or sigma ``(sigma0 + alpha * rho) / 6`` (B-COSFIRE code).
+    border : {"zero", "wrap"}, optional
+        Shifted maps read 0 beyond the image (the default) or wrap around (B-COSFIRE code).
+    convention : {"cosfire2013", "bcosfire"}, optional
+        The authors' MATLAB code base whose application options fill those left as None
+        (see :data:`CONVENTIONS`); options passed explicitly override it.
     label, source : str, optional
         Class and origin of the prototype, kept in the filter.
 
@@ -376,6 +508,9 @@ def configure(
     >>> bank_filter = configure(image, sigma=2.0, rhos=(0, 12), t1=0.1)
     >>> [(part.rho, round(float(np.degrees(part.phi)))) for part in bank_filter.tuples]
     [(0.0, 0), (12.0, 0)]
+    >>> vessel = configure(image, sigma=2.0, rhos=(0, 12), t1=0.1, convention="bcosfire")
+    >>> vessel.params.blur, vessel.params.blur_rule, vessel.params.shift, vessel.params.border
+    ('sum', 'exact', 'round', 'wrap')
     """
     config = FilterConfig(
         input_filter="dog",
@@ -392,6 +527,9 @@ def configure(
         weighted=weighted,
         weight_rule=weight_rule,
         shift=shift,
+        blur_rule=blur_rule,
+        border=border,
+        convention=convention,
     )
     return configure_with(prototype, center, config, label=label, source=source)
 
@@ -411,10 +549,13 @@ def configure_gabor(
     eta: float = math.pi / 8,
     sigma0: float = 0.5,
     alpha: float = 0.10,
-    blur: BlurKind = "max",
-    weighted: bool = True,
-    weight_rule: WeightRule = "radio",
-    shift: ShiftRule = "bilinear",
+    blur: BlurKind | None = None,
+    weighted: bool | None = None,
+    weight_rule: WeightRule | None = None,
+    shift: ShiftRule | None = None,
+    blur_rule: BlurRule | None = None,
+    border: BorderRule | None = None,
+    convention: Convention | None = None,
     label: str | None = None,
     source: str | None = None,
 ) -> CosfireFilter:
@@ -450,6 +591,9 @@ def configure_gabor(
         weighted=weighted,
         weight_rule=weight_rule,
         shift=shift,
+        blur_rule=blur_rule,
+        border=border,
+        convention=convention,
     )
     return configure_with(prototype, center, config, label=label, source=source)
 

@@ -65,6 +65,7 @@ def plan_maxima(plan: ApplicationPlan, image: np.ndarray) -> np.ndarray:
         plan.tuple_dx,
         plan.tuple_fy,
         plan.tuple_fx,
+        plan.filter_wrap,
         maxima,
     )
     return maxima.astype(np.float32)

@@ -9,13 +9,25 @@ from typing import Any, Literal
 
 import numpy as np
 
-from cosfire.blur import BlurKind
+from cosfire.blur import BlurKind, BlurRule
 from cosfire.input_filters import Channel, channel_from_dict
 
-__all__ = ["CosfireFilter", "CosfireTuple", "FilterParams", "ShiftRule", "WeightRule"]
+__all__ = [
+    "BorderRule",
+    "CosfireFilter",
+    "CosfireTuple",
+    "FilterParams",
+    "ShiftRule",
+    "WeightRule",
+]
 
 WeightRule = Literal["radio", "half"]
-ShiftRule = Literal["round", "bilinear"]
+ShiftRule = Literal["round", "bilinear", "fix"]
+BorderRule = Literal["zero", "wrap"]
+
+#: Fields added after format 1, written to JSON only when they differ from these defaults so
+#: that filters and banks that do not use them keep their bytes and checksums.
+_LATER_DEFAULTS: dict[str, Any] = {"blur_rule": "radius", "border": "zero"}
 
 
 @dataclass(frozen=True)
@@ -46,10 +58,13 @@ class FilterParams:
     t1 : float
         Input responses below ``t1 * max`` are set to 0.
     sigma0, alpha : float
-        Blur of a tuple at distance rho: radius ``round((sigma0 + alpha * rho) / 2)`` pixels
-        (the reference MATLAB code's convention, see :mod:`cosfire.blur`).
+        Blur of a tuple at distance rho, by ``blur_rule`` (see :mod:`cosfire.blur`).
     blur : {"max", "sum"}
         Weighted-maximum blur (2013 paper) or Gaussian convolution.
+    blur_rule : {"radius", "exact"}
+        ``"radius"``: radius ``round((sigma0 + alpha * rho) / 2)`` px and sigma ``radius / 3``
+        (the 2013 COSFIRE code, the radio papers); ``"exact"``: sigma
+        ``(sigma0 + alpha * rho) / 6`` (the B-COSFIRE code).
     weighted : bool
         Weighted geometric mean (True, the 2013 paper) or plain geometric mean.
     weight_rule : {"radio", "half"}
@@ -58,11 +73,23 @@ class FilterParams:
         weight 0.5 (B-COSFIRE).
     t3 : float
         Output values below ``t3 * max`` are set to 0 (0 = off). Does not change descriptors.
-    shift : {"round", "bilinear"}
-        How a tuple's map is shifted by (rho, phi + psi): ``"round"`` to whole pixels (the
-        reference MATLAB code), ``"bilinear"`` by the exact sub-pixel amount, interpolating
-        between the four nearest pixels (smaller errors for small rho and rotations between
-        quarter turns).
+    shift : {"round", "bilinear", "fix"}
+        How a tuple's map is shifted by (rho, phi + psi): ``"round"`` to whole pixels, halves
+        away from zero (the B-COSFIRE code), ``"fix"`` to whole pixels truncated toward zero
+        (MATLAB ``fix``, the 2013 COSFIRE code), ``"bilinear"`` by the exact sub-pixel amount,
+        interpolating between the four nearest pixels (smaller errors for small rho and
+        rotations between quarter turns).
+    border : {"zero", "wrap"}
+        What a shifted map reads beyond the image edge: 0 (empty sky), or the opposite edge
+        (``"wrap"``, MATLAB's ``circshift`` in the B-COSFIRE code; whole-pixel shifts only).
+        Blurring always counts outside pixels as 0.
+
+    Examples
+    --------
+    >>> FilterParams(shift="fix", border="wrap").to_dict()["border"]
+    'wrap'
+    >>> "border" in FilterParams().to_dict()  # defaults of later fields stay out of files
+    False
     """
 
     t1: float = 0.05
@@ -73,6 +100,8 @@ class FilterParams:
     weight_rule: WeightRule = "radio"
     t3: float = 0.0
     shift: ShiftRule = "bilinear"
+    blur_rule: BlurRule = "radius"
+    border: BorderRule = "zero"
 
     def __post_init__(self) -> None:
         if not 0 <= self.t1 < 1:
@@ -85,8 +114,32 @@ class FilterParams:
             raise ValueError(f"weight_rule must be 'radio' or 'half', got {self.weight_rule!r}")
         if not 0 <= self.t3 < 1:
             raise ValueError(f"t3 must lie in [0, 1), got {self.t3}")
-        if self.shift not in ("round", "bilinear"):
-            raise ValueError(f"shift must be 'round' or 'bilinear', got {self.shift!r}")
+        if self.shift not in ("round", "bilinear", "fix"):
+            raise ValueError(f"shift must be 'round', 'bilinear' or 'fix', got {self.shift!r}")
+        if self.blur_rule not in ("radius", "exact"):
+            raise ValueError(f"blur_rule must be 'radius' or 'exact', got {self.blur_rule!r}")
+        if self.border not in ("zero", "wrap"):
+            raise ValueError(f"border must be 'zero' or 'wrap', got {self.border!r}")
+        if self.border == "wrap" and self.shift == "bilinear":
+            raise ValueError(
+                "border='wrap' needs whole-pixel shifts; use shift='round' or 'fix' with it"
+            )
+
+    @property
+    def format_version(self) -> int:
+        """1 for parameters older readers know, 2 when a later option is in use."""
+        later = self.shift == "fix" or any(
+            getattr(self, name) != default for name, default in _LATER_DEFAULTS.items()
+        )
+        return 2 if later else 1
+
+    def to_dict(self) -> dict[str, Any]:
+        """Return a JSON-able dict; later fields only when they differ from their defaults."""
+        spec = dict(self.__dict__)
+        for name, default in _LATER_DEFAULTS.items():
+            if spec[name] == default:
+                del spec[name]
+        return spec
 
 
 @dataclass(frozen=True)
@@ -181,7 +234,7 @@ class CosfireFilter:
         """Return a JSON-able dict; :meth:`from_dict` restores an equal filter."""
         return {
             "tuples": [part.to_dict() for part in self.tuples],
-            "params": self.params.__dict__.copy(),
+            "params": self.params.to_dict(),
             "center": list(self.center),
             "label": self.label,
             "source": self.source,

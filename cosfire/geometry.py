@@ -4,14 +4,16 @@ Angles are counter-clockwise from the x axis with y pointing *up*, as in the COS
 while image rows grow *downwards*: the point at distance ``rho`` and angle ``phi`` from
 (row, col) is ``(row - rho sin phi, col + rho cos phi)``. Offsets are rounded to whole pixels
 (as the reference code does) with halves away from zero after snapping to 1e-9, so that two
-angles a quarter-turn apart always round to rotated copies of each other.
+angles a quarter-turn apart always round to rotated copies of each other; or truncated toward
+zero (MATLAB ``fix``, the 2013 COSFIRE code), after the same snapping so that an offset that is
+whole in exact arithmetic (``10 sin 30deg = 4.999...``) stays whole.
 """
 
 from __future__ import annotations
 
 import numpy as np
 
-__all__ = ["polar_offsets", "polar_offsets_subpixel", "round_half_away"]
+__all__ = ["polar_offsets", "polar_offsets_subpixel", "round_half_away", "truncate_toward_zero"]
 
 
 def round_half_away(values: np.ndarray | float) -> np.ndarray:
@@ -26,20 +28,38 @@ def round_half_away(values: np.ndarray | float) -> np.ndarray:
     return (np.sign(snapped) * np.floor(np.abs(snapped) + 0.5)).astype(np.int64)
 
 
+def truncate_toward_zero(values: np.ndarray | float) -> np.ndarray:
+    """Truncate toward zero (MATLAB's ``fix``) after snapping to 1e-9, as int64.
+
+    Examples
+    --------
+    >>> truncate_toward_zero(np.array([2.7, -2.7, 4.999999999999999, -0.5])).tolist()
+    [2, -2, 5, 0]
+    """
+    return np.trunc(np.round(np.asarray(values, dtype=np.float64), 9)).astype(np.int64)
+
+
 def polar_offsets(
-    rho: np.ndarray | float, phi: np.ndarray | float
+    rho: np.ndarray | float, phi: np.ndarray | float, *, rounding: str = "round"
 ) -> tuple[np.ndarray, np.ndarray]:
     """Return (row, column) pixel offsets of the points at distance ``rho``, angle ``phi``.
+
+    ``rounding`` is ``"round"`` (halves away from zero) or ``"fix"`` (toward zero).
 
     Examples
     --------
     >>> dy, dx = polar_offsets(np.array([5.0, 5.0]), np.array([0.0, np.pi / 2]))
     >>> dy.tolist(), dx.tolist()
     ([0, -5], [5, 0])
+    >>> [v.item() for v in polar_offsets(3.0, np.pi / 6, rounding="fix")]  # (-1.5, 2.598)
+    [-1, 2]
     """
+    if rounding not in ("round", "fix"):
+        raise ValueError(f"rounding must be 'round' or 'fix', got {rounding!r}")
+    to_pixels = round_half_away if rounding == "round" else truncate_toward_zero
     rho = np.asarray(rho, dtype=np.float64)
     phi = np.asarray(phi, dtype=np.float64)
-    return round_half_away(-rho * np.sin(phi)), round_half_away(rho * np.cos(phi))
+    return to_pixels(-rho * np.sin(phi)), to_pixels(rho * np.cos(phi))
 
 
 def polar_offsets_subpixel(

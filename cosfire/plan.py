@@ -2,15 +2,17 @@
 
 An :class:`ApplicationPlan` flattens a list of filters into arrays: which blurred response
 map each tuple reads, its weight, and its whole-pixel shift for every rotation (and scale /
-reflection variant). Blurred maps are keyed by (channel, t1, blur kind, radius), so a map is
-computed once per image however many tuples and filters of a bank use it.
+reflection variant). Blurred maps are keyed by (channel, t1, blur kind, radius, sigma), so a
+map is computed once per image however many tuples and filters of a bank use it.
 
 Shift convention: for rotation ``psi`` the tuple (rho, phi) reads its blurred map at
 ``p + offset(rho, phi + psi)``, so that the value found at distance rho and angle phi + psi
 from a point arrives at that point. With ``shift="round"`` the offset is rounded to whole
-pixels; with ``"bilinear"`` it is ``floor + fraction`` and the map is read by bilinear
-interpolation between the four pixels around ``p + floor``. Reflection maps phi to ``pi - phi``; a scale ``upsilon``
-multiplies rho (and the blur radius follows the scaled rho).
+pixels (``"fix"``: truncated toward zero); with ``"bilinear"`` it is ``floor + fraction`` and
+the map is read by bilinear interpolation between the four pixels around ``p + floor``.
+Reflection maps phi to ``pi - phi``; a scale ``upsilon`` multiplies rho (and the blur radius
+follows the scaled rho). A filter with ``border="wrap"`` reads across the image edges
+circularly (``filter_wrap``).
 """
 
 from __future__ import annotations
@@ -20,7 +22,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from cosfire.blur import BlurKind, blur_radius, blurred_response
+from cosfire.blur import BlurKind, blur_radius, blur_sigma, blurred_response
 from cosfire.filter import CosfireFilter
 from cosfire.geometry import polar_offsets, polar_offsets_subpixel
 from cosfire.input_filters import Channel, threshold_response
@@ -40,12 +42,16 @@ DEFAULT_ROTATIONS_DEG: tuple[float, ...] = tuple(float(d) for d in range(0, 360,
 
 @dataclass(frozen=True)
 class MapKey:
-    """Identifies one blurred response map: a channel thresholded at t1, blurred by radius."""
+    """Identifies one blurred response map: a channel thresholded at t1, blurred by radius.
+
+    ``sigma`` is the blur Gaussian's sigma, None for the radius rule's ``radius / 3``.
+    """
 
     channel: Channel
     t1: float
     blur: BlurKind
     radius: int
+    sigma: float | None = None
 
 
 @dataclass(frozen=True, eq=False)
@@ -71,6 +77,8 @@ class ApplicationPlan:
         Whether a tuple's offsets are whole pixels at every rotation of a variant.
     t3 : float64 (F,)
         Output threshold of each filter (response maps only).
+    filter_wrap : bool (F,)
+        Whether a filter's shifted maps wrap around the image edges (``border="wrap"``).
     """
 
     map_keys: tuple[MapKey, ...]
@@ -83,6 +91,7 @@ class ApplicationPlan:
     tuple_fx: np.ndarray
     tuple_whole: np.ndarray
     t3: np.ndarray
+    filter_wrap: np.ndarray
     rotations_deg: tuple[float, ...]
     scales: tuple[float, ...]
     reflection: bool
@@ -144,22 +153,26 @@ def make_plan(
     variants = _variants(scales, reflection)
     map_index: dict[MapKey, int] = {}
     starts, weights, maps, dys, dxs, fys, fxs, t3 = [0], [], [], [], [], [], [], []
+    wraps: list[bool] = []
     for bank_filter in filters:
         params = bank_filter.params
         weights.append(bank_filter.weights())
         t3.append(params.t3)
+        wraps.append(params.border == "wrap")
         for part in bank_filter.tuples:
             part_maps, part_dy, part_dx, part_fy, part_fx = [], [], [], [], []
             for scale, flip in variants:
                 rho = part.rho * scale
                 phi = np.pi - part.phi if flip else part.phi
-                radius = blur_radius(rho, sigma0=params.sigma0, alpha=params.alpha)
-                key = MapKey(part.channel, params.t1, params.blur, radius)
+                blur = {"sigma0": params.sigma0, "alpha": params.alpha, "rule": params.blur_rule}
+                radius = blur_radius(rho, **blur)
+                sigma = blur_sigma(rho, **blur) if params.blur_rule == "exact" else None
+                key = MapKey(part.channel, params.t1, params.blur, radius, sigma)
                 part_maps.append(map_index.setdefault(key, len(map_index)))
                 if params.shift == "bilinear":
                     dy, dx, fy, fx = polar_offsets_subpixel(rho, phi + psi)
                 else:
-                    dy, dx = polar_offsets(rho, phi + psi)
+                    dy, dx = polar_offsets(rho, phi + psi, rounding=params.shift)
                     fy = fx = np.zeros(psi.size)
                 part_dy.append(dy)
                 part_dx.append(dx)
@@ -182,6 +195,7 @@ def make_plan(
         tuple_fx=np.asarray(fxs, dtype=np.float64),
         tuple_whole=np.all((np.asarray(fys) == 0) & (np.asarray(fxs) == 0), axis=2),
         t3=np.asarray(t3, dtype=np.float64),
+        filter_wrap=np.asarray(wraps, dtype=bool),
         rotations_deg=tuple(float(d) for d in rotations_deg),
         scales=tuple(float(s) for s in scales),
         reflection=bool(reflection),
@@ -247,7 +261,10 @@ def compute_maps(plan: ApplicationPlan, image: np.ndarray) -> ResponseMaps:
         if source is None:
             source = threshold_response(key.channel.response(grey), key.t1)
             thresholded[(key.channel, key.t1)] = source
-        blurred = blurred_response(source, key.radius, key.blur)
+        if key.sigma is None:
+            blurred = blurred_response(source, key.radius, key.blur)
+        else:
+            blurred = blurred_response(source, key.radius, key.blur, sigma=key.sigma)
         maps[index] = blurred
         positive = blurred > 0
         # pixel (r, c) is a corner of the blocks starting at (r-1..r, c-1..c), i.e. of

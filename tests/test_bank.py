@@ -158,5 +158,19 @@ def test_only_banks_that_smooth_carry_the_newer_format_version(small_bank: Filte
     assert small_bank.to_dict()["format_version"] == 1  # older releases read it, same checksum
     smoothing = replace(small_bank, preprocessing=Preprocessing(crop_px=None, smooth_px=1.0))
     spec = smoothing.to_dict()
-    assert spec["format_version"] == BANK_FORMAT_VERSION == 2
+    assert spec["format_version"] == 2
     assert FilterBank.from_dict(spec).preprocessing.smooth_px == 1.0
+
+
+def test_banks_with_matlab_conventions_carry_format_version_3(
+    small_bank: FilterBank, tmp_path
+) -> None:
+    for changes in ({"shift": "fix"}, {"blur_rule": "exact"}, {"shift": "round", "border": "wrap"}):
+        params = replace(small_bank.filters[0].params, **changes)
+        changed = (replace(small_bank.filters[0], params=params),) + small_bank.filters[1:]
+        bank = replace(small_bank, filters=changed)
+        assert bank.to_dict()["format_version"] == BANK_FORMAT_VERSION == 3
+        loaded = load_bank(bank.save(tmp_path / "bank.json"))
+        assert loaded.filters[0].params == params
+        assert loaded.sha256 == bank.sha256
+    assert "border" not in json.dumps(small_bank.to_dict())  # defaults stay out of old files
