@@ -375,7 +375,7 @@ def run_pipeline(folder: Path, config: PipelineConfig, *, quiet: bool = False, e
         save_archive(
             Archive(index, train.paths, train.labels, train.class_names, str(bank_path.resolve()),
                     file_sha256(bank_path), str(main_model_path.resolve()), file_sha256(main_model_path),
-                    {"dataset": dataset.source, "split": "train"}),
+                    {"dataset": dataset.source, "split": "train"}, train.descriptors),
             archive_path,
         )  # fmt: skip
         return {"items": len(index)}

@@ -4,6 +4,9 @@ One uncompressed zip holding
 
 * ``index.npz``: the Hamming index (codes and ids, :class:`~retrieval.index.HammingIndex`);
 * ``items.npz``: per item, in index order: label (int64) and path;
+* ``descriptors.npz`` (format version 2, optional): per item, in index order, the COSFIRE
+  descriptor the code was made from (float32, (n, F)), for what needs more than the codes
+  (ranking unusual galaxies, :mod:`retrieval.anomalies`);
 * ``manifest.json``: format name and version, code length, item count, class names, the
   paths and SHA-256 of the filter bank and the hashing model the codes were made with, free
   ``extra`` provenance, and the SHA-256 of every other member.
@@ -12,6 +15,10 @@ Writes are atomic. Loading reads members into memory (nothing is extracted, so m
 cannot escape a folder), refuses names with ``..`` or absolute paths, checks every checksum and
 shape, and raises a ``ValueError`` naming the file and the fix for anything truncated, edited or
 too new: a damaged archive never gives an answer.
+
+Archives without descriptors (CNN archives, or codes given without them) are written as format
+version 1, which cosfire-hash before version 2 also reads; version-1 archives load with
+``descriptors=None``.
 """
 
 from __future__ import annotations
@@ -32,9 +39,10 @@ from retrieval.index import HammingIndex
 
 __all__ = ["ARCHIVE_FORMAT_VERSION", "Archive", "load_archive", "save_archive"]
 
-ARCHIVE_FORMAT_VERSION = 1
+ARCHIVE_FORMAT_VERSION = 2
 _FORMAT = "cosfire-hash archive"
 _MEMBERS = ("index.npz", "items.npz")
+_DESCRIPTORS = "descriptors.npz"
 
 
 @dataclass(eq=False)
@@ -53,6 +61,9 @@ class Archive:
         The filter bank and hashing model that turn an image into a code of this archive.
     extra : dict
         Free JSON-able provenance (dataset, split, settings).
+    descriptors : float32 array (n, F) or None
+        The COSFIRE descriptor of every item, in index order (None: not stored, as in
+        archives of format version 1 and of CNN models).
 
     Examples
     --------
@@ -71,9 +82,17 @@ class Archive:
     model_path: str = ""
     model_sha256: str = ""
     extra: dict[str, Any] = field(default_factory=dict)
+    descriptors: np.ndarray | None = None
 
     def __post_init__(self) -> None:
         self.paths = tuple(str(p) for p in self.paths)
+        if self.descriptors is not None:
+            self.descriptors = np.asarray(self.descriptors, dtype=np.float32)
+            if self.descriptors.ndim != 2 or len(self.descriptors) != len(self.paths):
+                raise ValueError(
+                    f"archive descriptors have shape {self.descriptors.shape}, expected one row "
+                    f"per item ({len(self.paths)})"
+                )
         self.labels = np.asarray(self.labels, dtype=np.int64).reshape(-1)
         self.class_names = tuple(str(c) for c in self.class_names)
         if not (len(self.index) == len(self.paths) == self.labels.size):
@@ -106,12 +125,23 @@ def _items_bytes(archive: Archive) -> bytes:
     return buffer.getvalue()
 
 
+def _descriptors_bytes(descriptors: np.ndarray) -> bytes:
+    buffer = io.BytesIO()
+    np.savez(buffer, descriptors=descriptors)
+    return buffer.getvalue()
+
+
 def save_archive(archive: Archive, path: str | os.PathLike[str]) -> Path:
-    """Write ``archive`` to ``path`` atomically (an interrupted write leaves the old file)."""
+    """Write ``archive`` to ``path`` atomically (an interrupted write leaves the old file).
+
+    An archive without descriptors is written as format version 1, readable by older releases.
+    """
     members = {"index.npz": archive.index.to_bytes(), "items.npz": _items_bytes(archive)}
+    if archive.descriptors is not None:
+        members[_DESCRIPTORS] = _descriptors_bytes(archive.descriptors)
     manifest = {
         "format": _FORMAT,
-        "format_version": ARCHIVE_FORMAT_VERSION,
+        "format_version": ARCHIVE_FORMAT_VERSION if archive.descriptors is not None else 1,
         "bits": archive.index.bits,
         "kind": archive.index.kind,
         "items": len(archive),
@@ -181,7 +211,8 @@ def load_archive(path: str | os.PathLike[str]) -> Archive:
             f"reads ({ARCHIVE_FORMAT_VERSION}); upgrade cosfire-hash"
         )
     checksums = manifest.get("members", {})
-    for name in _MEMBERS:
+    stored = _MEMBERS + ((_DESCRIPTORS,) if _DESCRIPTORS in checksums else ())
+    for name in stored:
         if name not in contents:
             raise _damaged(source, f"missing {name}")
         if _sha256(contents[name]) != checksums.get(name):
@@ -191,6 +222,12 @@ def load_archive(path: str | os.PathLike[str]) -> Archive:
         labels, paths = items["labels"], items["paths"]
     if index.bits != manifest.get("bits") or len(index) != manifest.get("items"):
         raise _damaged(source, "the manifest and the index disagree")
+    descriptors = None
+    if _DESCRIPTORS in stored:
+        with np.load(io.BytesIO(contents[_DESCRIPTORS]), allow_pickle=False) as fields:
+            descriptors = fields["descriptors"]
+        if descriptors.dtype != np.float32 or not np.all(np.isfinite(descriptors)):
+            raise _damaged(source, "descriptors are not finite float32 values")
     try:
         return Archive(
             index=index,
@@ -202,6 +239,7 @@ def load_archive(path: str | os.PathLike[str]) -> Archive:
             model_path=manifest["model"]["path"],
             model_sha256=manifest["model"]["sha256"],
             extra=manifest.get("extra", {}),
+            descriptors=descriptors,
         )
     except ValueError as error:
         raise _damaged(source, str(error)) from error

@@ -105,3 +105,51 @@ def test_other_files_are_not_archives(tmp_path: Path) -> None:
         load_archive(tmp_path / "other.chx")
     with pytest.raises(FileNotFoundError, match="cosfire-hash index"):
         load_archive(tmp_path / "missing.chx")
+
+
+def test_descriptors_round_trip_as_format_version_2(tmp_path: Path) -> None:
+    rng = np.random.default_rng(1)
+    index = HammingIndex(12)
+    index.add(rng.integers(0, 2, (5, 12)).astype(bool))
+    descriptors = rng.random((5, 7), dtype=np.float32)
+    path = save_archive(
+        Archive(index, tuple(f"g{i}.png" for i in range(5)), np.zeros(5), ("A",),
+                descriptors=descriptors),
+        tmp_path / "d.chx",
+    )  # fmt: skip
+    with zipfile.ZipFile(path) as bundle:
+        assert json.loads(bundle.read("manifest.json"))["format_version"] == 2
+    loaded = load_archive(path)
+    assert loaded.descriptors is not None and loaded.descriptors.dtype == np.float32
+    assert np.array_equal(loaded.descriptors, descriptors)
+    with pytest.raises(ValueError, match="one row per item"):
+        Archive(
+            index, tuple(f"g{i}.png" for i in range(5)), np.zeros(5), descriptors=np.ones((4, 7))
+        )
+
+
+def test_archive_without_descriptors_stays_format_version_1(archive_file: Path) -> None:
+    # written before descriptors were stored (or by a CNN model): loads, with no descriptors
+    with zipfile.ZipFile(archive_file) as bundle:
+        manifest = json.loads(bundle.read("manifest.json"))
+        assert "descriptors.npz" not in bundle.namelist()
+    assert manifest["format_version"] == 1
+    assert load_archive(archive_file).descriptors is None
+
+
+def test_edited_descriptors_are_detected(tmp_path: Path) -> None:
+    index = HammingIndex(8)
+    index.add(np.zeros((3, 8), dtype=bool))
+    path = save_archive(
+        Archive(index, ("a", "b", "c"), np.zeros(3), descriptors=np.ones((3, 4))),
+        tmp_path / "e.chx",
+    )
+
+    def edit(members):
+        buffer = io.BytesIO()
+        np.savez(buffer, descriptors=np.zeros((3, 4), np.float32))
+        members["descriptors.npz"] = buffer.getvalue()
+
+    rewrite(path, edit)
+    with pytest.raises(ValueError, match="checksum of descriptors.npz"):
+        load_archive(path)
