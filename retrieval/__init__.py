@@ -11,6 +11,12 @@ Examples
 (1, 5)
 """
 
+from retrieval.anomalies import (
+    AnomalyConfig,
+    anomaly_scores,
+    archive_anomalies,
+    rank_by_score,
+)
 from retrieval.archive import ARCHIVE_FORMAT_VERSION, Archive, load_archive, save_archive
 from retrieval.codes import as_packed, hamming_distances, n_bytes, pack_codes, unpack_codes
 from retrieval.index import HammingIndex
@@ -27,8 +33,11 @@ from retrieval.metrics import (
 
 __all__ = [
     "ARCHIVE_FORMAT_VERSION",
+    "AnomalyConfig",
     "Archive",
     "HammingIndex",
+    "anomaly_scores",
+    "archive_anomalies",
     "as_packed",
     "average_precision_at_k",
     "distance_matrix",
@@ -39,6 +48,7 @@ __all__ = [
     "pack_codes",
     "precision_at_k",
     "precision_recall_curve",
+    "rank_by_score",
     "rank_database",
     "relevance",
     "retrieval_report",
