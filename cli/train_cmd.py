@@ -18,9 +18,11 @@ __all__ = ["train"]
     "--bits", type=click.IntRange(min=1), default=36, show_default=True, help="Code length."
 )
 @click.option("--epochs", type=click.IntRange(min=1), default=None,
-              help="Most epochs [300; CNN: 10].")  # fmt: skip
-@click.option("--lr", type=float, default=None, help="Learning rate [1e-3; CNN: 1e-4].")
-@click.option("--batch-size", type=click.IntRange(min=2), default=None, help="[48; CNN: 32]")
+              help="Most epochs [300; CNN: 10; compact: 40].")  # fmt: skip
+@click.option("--lr", type=float, default=None,
+              help="Learning rate [1e-3; CNN: 1e-4; compact: 2e-3].")  # fmt: skip
+@click.option("--batch-size", type=click.IntRange(min=2), default=None,
+              help="[48; CNN: 32; compact: 64]")  # fmt: skip
 @click.option("--margin", type=float, default=None, help="Loss margin (default: 2 x bits for DSH).")
 @click.option("--alpha", type=float, default=1e-5, show_default=True, help="Quantisation weight.")
 @click.option(
@@ -32,21 +34,26 @@ __all__ = ["train"]
               default="l2+standard", show_default=True, help="Input normalisation inside the model.")  # fmt: skip
 @click.option("--dropout", type=float, default=0.0, show_default=True)
 @click.option("--patience", type=click.IntRange(min=1), default=None,
-              help="Stop after this many epochs without a better validation mAP [60; CNN: 5].")  # fmt: skip
+              help="Stop after this many epochs without a better validation mAP "
+                   "[60; CNN: 5; compact: 40].")  # fmt: skip
 @click.option("--threshold", type=click.Choice(["sign", "sweep"]), default="sign", show_default=True,
               help="Binarise at 0, or at the threshold in -1..1 that maximises validation mAP.")  # fmt: skip
-@click.option("--backbone", type=click.Choice(["densenet161", "hrnet_w18"]),
-              help="Train a CNN baseline on images (needs --dataset) instead of an MLP.")  # fmt: skip
+@click.option("--backbone", type=click.Choice(["compact", "densenet161", "hrnet_w18"]),
+              help="Train a CNN baseline on images (needs --dataset) instead of an MLP; "
+                   "compact: a 245k-parameter CNN from scratch, the recipe of "
+                   "hashing.cnn.compact_config.")  # fmt: skip
 @click.option("--dataset", help="CNN: labelled images ('first', 'synthetic', a zip or folder).")
 @click.option("--split", default="train", show_default=True, help="CNN: training split.")
 @click.option("--valid-split", default="valid", show_default=True, help="CNN: validation split.")
 @click.option("--weights", type=click.Path(exists=True, dir_okay=False, path_type=Path),
               help="CNN: pretrained ImageNet weights (a state_dict file).")  # fmt: skip
 @click.option("--pretrained", is_flag=True, help="CNN: download ImageNet weights (needs network).")
-@click.option("--input-px", type=click.IntRange(min=32), default=224, show_default=True,
-              help="CNN: input size in pixels.")  # fmt: skip
-@click.option("--frozen-epochs", type=click.IntRange(min=0), default=1, show_default=True,
-              help="CNN: epochs with a frozen backbone before fine-tuning.")  # fmt: skip
+@click.option("--input-px", type=click.IntRange(min=32), default=None,
+              help="CNN: input size in pixels [224; compact: 96].")  # fmt: skip
+@click.option("--crop-px", type=click.IntRange(min=8), default=None,
+              help="CNN: centre crop in pixels before resizing [150].")  # fmt: skip
+@click.option("--frozen-epochs", type=click.IntRange(min=0), default=None,
+              help="CNN: epochs with a frozen backbone before fine-tuning [1; compact: 0].")  # fmt: skip
 @click.option("--train-limit", type=click.IntRange(min=2), default=None,
               help="CNN: use at most this many training images per class (reduced schedules).")  # fmt: skip
 @click.option("--seed", type=int, default=0, show_default=True)
@@ -69,7 +76,7 @@ def train(train_path: Path | None, valid_path: Path | None, output: Path, curve:
     from hashing.curves import plot_training_curves
 
     backbone = options.pop("backbone")
-    total = options["epochs"] or (10 if backbone else 300)
+    total = options["epochs"] or {None: 300, "compact": 40}.get(backbone, 10)
     with tqdm(total=total, desc="train", unit="epoch", disable=quiet) as bar:
 
         def report(state: dict) -> None:
@@ -149,7 +156,7 @@ def _train_cnn(backbone: str, options: dict, report):
     from cosfire.datasets import open_dataset, stratified_subset
 
     try:
-        from hashing.cnn import CNNConfig, train_cnn_hashing
+        from hashing.cnn import CNNConfig, compact_config, train_cnn_hashing
     except ImportError:
         raise click.UsageError(
             "CNN baselines need the extra: pip install 'cosfire-hash[cnn]'"
@@ -159,16 +166,25 @@ def _train_cnn(backbone: str, options: dict, report):
     if options["train_limit"]:
         train_items = stratified_subset(train_items, options["train_limit"], seed=options["seed"])
     valid_items = dataset.items(options["valid_split"])
-    config = CNNConfig(
-        backbone=backbone, bits=options["bits"],
-        loss=options["loss"] or ("triplet" if backbone == "densenet161" else "dsh"),
-        margin=options["margin"], alpha=options["alpha"], input_px=options["input_px"],
-        lr=options["lr"] or 1e-4, batch_size=options["batch_size"] or 32,
-        epochs=options["epochs"] or 10, frozen_epochs=options["frozen_epochs"],
-        patience=options["patience"] or 5,
-        weights=str(options["weights"]) if options["weights"] else None,
-        pretrained=options["pretrained"], seed=options["seed"], device=options["device"],
-    )  # fmt: skip
+    given = {name: options[name] for name in ("margin", "input_px", "crop_px", "lr", "batch_size",
+                                              "epochs", "frozen_epochs", "patience", "loss")
+             if options[name] is not None}  # fmt: skip
+    common = dict(bits=options["bits"], alpha=options["alpha"], seed=options["seed"],
+                  device=options["device"])  # fmt: skip
+    if backbone == "compact":
+        if options["weights"] or options["pretrained"]:
+            raise click.UsageError(
+                "--backbone compact trains from scratch; drop --weights/--pretrained"
+            )
+        config = compact_config(**common, **given)
+    else:
+        config = CNNConfig(**{
+            "backbone": backbone, "loss": "triplet" if backbone == "densenet161" else "dsh",
+            "input_px": 224, "lr": 1e-4, "batch_size": 32, "epochs": 10, "frozen_epochs": 1,
+            "patience": 5, **common, **given,
+            "weights": str(options["weights"]) if options["weights"] else None,
+            "pretrained": options["pretrained"],
+        })  # fmt: skip
     model, history = train_cnn_hashing(
         dataset.read_many(train_items), [i.label for i in train_items],
         dataset.read_many(valid_items), [i.label for i in valid_items], config=config, progress=report,

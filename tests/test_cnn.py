@@ -15,11 +15,14 @@ pytest.importorskip("timm")
 from hashing.cnn import (  # noqa: E402
     CNNConfig,
     CNNHashingModel,
+    _epoch_order,
     build_backbone,
+    compact_config,
     count_multiply_adds,
     prepare_images,
     train_cnn_hashing,
 )
+from hashing.compact import CompactCNN, rotate_and_crop  # noqa: E402
 from hashing.model import load_model  # noqa: E402
 
 
@@ -37,7 +40,7 @@ def spots(count: int, seed: int) -> tuple[list[np.ndarray], np.ndarray]:
     return images, labels
 
 
-@pytest.mark.parametrize("backbone", ["densenet161", "hrnet_w18"])
+@pytest.mark.parametrize("backbone", ["compact", "densenet161", "hrnet_w18"])
 def test_backbones_build_without_weights(backbone: str) -> None:
     features, dimension = build_backbone(backbone)
     assert features(torch.zeros(1, 3, 64, 64)).shape == (1, dimension)
@@ -71,7 +74,7 @@ def test_multiply_adds_by_hand() -> None:
 
 
 def test_bad_backbone_name() -> None:
-    with pytest.raises(ValueError, match="densenet161, hrnet_w18"):
+    with pytest.raises(ValueError, match="compact, densenet161, hrnet_w18"):
         CNNConfig(backbone="resnet50")  # type: ignore[arg-type]
 
 
@@ -127,3 +130,95 @@ def test_cnn_baseline_through_the_command_line(synthetic_root: Path, tmp_path: P
     assert '"map_at_5"' in report
     result = CliRunner().invoke(main, ["train", "--backbone", "hrnet_w18", "-o", str(model)])
     assert result.exit_code == 2 and "--dataset" in result.output
+
+
+def test_compact_backbone_is_small_and_pools_globally() -> None:
+    network = CompactCNN()
+    assert 200_000 <= sum(p.numel() for p in network.parameters()) <= 300_000
+    # global average pooling: any input size gives one feature vector per image
+    assert network(torch.zeros(3, 3, 96, 96)).shape == network(torch.zeros(3, 3, 64, 64)).shape
+    with pytest.raises(ValueError, match="no pretrained weights"):
+        build_backbone("compact", pretrained=True)
+
+
+def test_rotation_never_samples_outside_the_stored_square() -> None:
+    # a constant square stays constant under every angle and flip only if no output pixel
+    # reads from outside it (bilinear sampling outside gives zeros)
+    out = rotate_and_crop(torch.ones(16, 1, 46, 46), 32, torch.Generator().manual_seed(0))
+    assert out.shape == (16, 1, 32, 32)
+    torch.testing.assert_close(out, torch.ones_like(out))
+
+
+def test_rotation_turns_a_bar() -> None:
+    # a horizontal bar through the centre: over 64 random angles its pixels leave the
+    # horizontal axis, and the mass stays near the centre (an angle, not a shift)
+    images = torch.zeros(64, 1, 46, 46)
+    images[:, :, 22:24, 13:33] = 1
+    out = rotate_and_crop(images, 32, torch.Generator().manual_seed(1))
+    off_axis = out[:, 0, :12].sum(dim=(1, 2)) + out[:, 0, 20:].sum(dim=(1, 2))
+    assert (off_axis > 1).float().mean() > 0.5
+    assert out[:, 0, 15:17, 15:17].min() > 0.3
+
+
+def test_balanced_epochs_draw_classes_equally() -> None:
+    labels = torch.tensor([0] * 90 + [1] * 10)
+    order = _epoch_order(labels, True, torch.Generator().manual_seed(0))
+    assert len(order) == 100 and 35 <= int((labels[order] == 1).sum()) <= 65
+    plain = _epoch_order(labels, False, torch.Generator().manual_seed(0))
+    assert sorted(plain.tolist()) == list(range(100))
+
+
+def test_compact_cnn_trains_joint_heads_and_keeps_its_classifier(tmp_path: Path) -> None:
+    images, labels = spots(12, 0)
+    config = compact_config(bits=6, joint_bits=(4,), input_px=32, crop_px=None, epochs=1,
+                            batch_size=4, seed=2)  # fmt: skip
+    model, history = train_cnn_hashing(images, labels, images[:4], labels[:4], config=config)
+    assert len(history.valid_map) == 1 and model.network.n_classes == 2
+    codes_6, codes_4 = model.encode_images(images), model.encode_images(images, bits=4)
+    assert codes_6.shape == (12, 6) and codes_4.shape == (12, 4) and codes_4.dtype == bool
+    predicted = model.predict_classes(images)
+    assert predicted.shape == (12,) and set(predicted.tolist()) <= {0, 1}
+    with pytest.raises(ValueError, match="heads of"):
+        model.encode_images(images, bits=8)
+    loaded = load_model(model.save(tmp_path / "compact.pt"))
+    assert isinstance(loaded, CNNHashingModel) and loaded.config.backbone == "compact"
+    np.testing.assert_array_equal(loaded.encode_images(images, bits=4), codes_4)
+    np.testing.assert_array_equal(loaded.predict_classes(images), predicted)
+
+
+def test_compact_cnn_learns_bars_from_squares() -> None:
+    # two easy shapes in any orientation: the loss falls and the codes separate the classes
+    # (a loss that trains nothing, or rotations that destroy the shapes, would not)
+    images, labels = spots(32, 3)
+    config = compact_config(bits=4, input_px=32, crop_px=None, epochs=6, batch_size=8, seed=0)
+    _, history = train_cnn_hashing(images, labels, images, labels, config=config)
+    assert history.train_loss[-1] < 0.6 * history.train_loss[0]
+    assert history.best_valid_map == pytest.approx(1.0)
+
+
+def test_a_model_without_class_head_refuses_to_classify() -> None:
+    images, labels = spots(4, 0)
+    config = compact_config(bits=4, input_px=32, crop_px=None, epochs=1, batch_size=4,
+                            class_weight=0.0)  # fmt: skip
+    model, _ = train_cnn_hashing(images, labels, images, labels, config=config)
+    with pytest.raises(ValueError, match="no classifier head"):
+        model.predict_classes(images)
+
+
+def test_compact_cnn_through_the_command_line(synthetic_root: Path, tmp_path: Path) -> None:
+    from click.testing import CliRunner
+
+    from cli.main import main
+
+    model = tmp_path / "compact.pt"
+    result = CliRunner().invoke(main, ["train", "--backbone", "compact", "--dataset",
+                                       str(synthetic_root), "--bits", "8", "--input-px", "32",
+                                       "--epochs", "1", "-o", str(model), "--quiet"])  # fmt: skip
+    assert result.exit_code == 0, result.output
+    assert "validation mAP@100" in result.output
+    loaded = load_model(model)
+    assert loaded.config.backbone == "compact" and loaded.config.rotation == "any"
+    assert loaded.config.input_px == 32 and loaded.network.n_classes == 4
+    refused = CliRunner().invoke(main, ["train", "--backbone", "compact", "--dataset",
+                                        str(synthetic_root), "--pretrained", "-o", str(model)])  # fmt: skip
+    assert refused.exit_code == 2 and "from scratch" in refused.output
