@@ -33,6 +33,9 @@ VARIANTS = [
     {"blur": "max", "weighted": True, "weight_rule": "radio", "shift": "round"},
     {"blur": "sum", "weighted": True, "weight_rule": "half", "shift": "bilinear"},
     {"blur": "max", "weighted": False, "weight_rule": "radio", "shift": "bilinear"},
+    {"convention": "bcosfire"},  # exact sigma, sum blur, round, unweighted, wrap
+    {"convention": "cosfire2013"},  # radius rule, max blur, fix, weighted
+    {"blur": "max", "blur_rule": "exact", "shift": "fix", "border": "wrap"},
 ]
 
 
@@ -73,7 +76,19 @@ def test_sparse_kernel_equals_dense_maximum_on_random_images() -> None:
         configure(image, sigma=2.0, rhos=(0, 4, 8, 12), t1=0.05, sigma0=1.0, alpha=0.2)
         for image in images
     ]
-    for changes in ({"blur": "sum", "weighted": False}, {"shift": "bilinear"}):
+    for changes in (
+        {"blur": "sum", "weighted": False},
+        {"shift": "bilinear"},
+        {
+            "blur": "sum",
+            "blur_rule": "exact",
+            "shift": "round",
+            "weighted": False,
+            "border": "wrap",
+        },
+        {"shift": "fix"},
+        {"shift": "fix", "border": "wrap", "blur_rule": "exact"},
+    ):
         params = dataclasses.replace(filters[0].params, **changes)
         filters.append(dataclasses.replace(filters[1], params=params))
     plan = make_plan(filters, scales=(1.0, 1.2), reflection=True)
@@ -98,3 +113,18 @@ def test_engine_matches_plain_loops_on_real_galaxies() -> None:
         np.testing.assert_allclose(dense, expected, rtol=1e-5, atol=1e-8)
         bank = FilterBank((prototype_filter,), rotations_deg=rotations)
         assert plan_maxima(bank.plan, galaxy)[0] == pytest.approx(expected.max(), rel=1e-5)
+
+
+def test_wrapped_borders_match_plain_loops_and_the_kernel() -> None:
+    prototype = blob_image(0)
+    straddling = np.roll(prototype, (24, 24), axis=(0, 1))  # the pattern crosses the corners
+    wrapped = configure(prototype, sigma=2.0, rhos=(0, 4, 8, 12), t1=0.1, convention="bcosfire")
+    rotations = (0.0, 30.0, 90.0)
+    expected = reference_apply(wrapped, straddling, rotations_deg=rotations)
+    got = apply(wrapped, straddling, rotations=rotations)
+    np.testing.assert_allclose(got, expected, rtol=1e-5, atol=1e-7)
+    zero_params = dataclasses.replace(wrapped.params, border="zero")
+    zero = apply(dataclasses.replace(wrapped, params=zero_params), straddling, rotations=rotations)
+    assert got.max() > 2 * zero.max()  # only reads across the edges find the whole pattern
+    bank = FilterBank((wrapped,), rotations_deg=rotations)
+    assert plan_maxima(bank.plan, straddling)[0] == pytest.approx(expected.max(), rel=1e-5)

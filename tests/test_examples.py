@@ -5,6 +5,8 @@ from __future__ import annotations
 import importlib.util
 from pathlib import Path
 
+import pytest
+
 EXAMPLES = Path(__file__).resolve().parents[1] / "examples"
 
 
@@ -26,3 +28,20 @@ def test_b_cosfire_delineates_a_synthetic_vessel_tree() -> None:
     symmetric, asymmetric = example.b_cosfire_filters()
     assert all(part.rho == 0 or abs(part.phi % 3.1416 - 1.5708) < 0.05 for part in symmetric.tuples)
     assert all(part.rho == 0 or 0 < part.phi < 3.1416 for part in asymmetric.tuples)
+
+
+def test_vessel_example_reproduces_matlab_on_drive(tmp_path: Path, capsys, monkeypatch) -> None:
+    from drive_samples import drive_folder
+
+    folder = drive_folder()
+    example = load_example("vessel_delineation")
+    figure = tmp_path / "drive.png"
+    monkeypatch.setattr(
+        "sys.argv", ["vessel_delineation.py", "--drive", str(folder), "--output", str(figure)]
+    )
+    example.main()
+    printed = capsys.readouterr().out
+    r = float(printed.split("Pearson r = ")[1].split()[0])
+    assert r >= 0.999 and figure.stat().st_size > 0
+    with pytest.raises(FileNotFoundError, match="lacks 01_test.tif"):
+        example.read_drive(tmp_path)
