@@ -20,7 +20,6 @@ from cosfire.apply import apply, response_maps
 from cosfire.bank import FilterBank, configure_bank, load_bank
 from cosfire.blur import blur_radius, blur_sigma, blurred_response
 from cosfire.configure import (
-    CONVENTIONS,
     DEFAULT_RHOS,
     FilterConfig,
     NoTuplesError,
@@ -29,6 +28,7 @@ from cosfire.configure import (
     configure_gabor,
     configure_with,
 )
+from cosfire.conventions import CONVENTIONS
 from cosfire.descriptor import describe, describe_image
 from cosfire.descriptor_file import DescriptorSet, load_descriptors, save_descriptors
 from cosfire.estimator import CosfireDescriptor

@@ -9,8 +9,9 @@ channel whose response is at least ``t2`` times the peak becomes a tuple
 :data:`PEAK_RTOL` times the largest input response count as float round-off, not as peaks.
 
 Two *conventions* name the application options of the authors' two MATLAB code bases
-(:data:`CONVENTIONS`): ``"cosfire2013"`` (the 2013 COSFIRE code the radio papers build on) and
-``"bcosfire"`` (the 2015 B-COSFIRE vessel code). Options passed explicitly override them.
+(:data:`cosfire.conventions.CONVENTIONS`): ``"cosfire2013"`` (the 2013 COSFIRE code the radio
+papers build on) and ``"bcosfire"`` (the 2015 B-COSFIRE vessel code). Options passed explicitly
+override them.
 """
 
 from __future__ import annotations
@@ -18,12 +19,12 @@ from __future__ import annotations
 import math
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass
-from types import MappingProxyType
 from typing import Any, Literal
 
 import numpy as np
 
 from cosfire.blur import BlurKind, BlurRule
+from cosfire.conventions import APPLICATION_DEFAULTS, CONVENTIONS, Convention
 from cosfire.filter import (
     BorderRule,
     CosfireFilter,
@@ -36,10 +37,8 @@ from cosfire.geometry import polar_offsets
 from cosfire.input_filters import Channel, DoGChannel, GaborChannel, threshold_response
 
 __all__ = [
-    "CONVENTIONS",
     "DEFAULT_RHOS",
     "PEAK_RTOL",
-    "Convention",
     "FilterConfig",
     "NoTuplesError",
     "circular_peaks",
@@ -60,51 +59,6 @@ _SAMPLES_PER_CIRCLE = 360
 #: response (a few 1e-8 on images in [0, 1]) must not become tuples when t1 = 0.
 PEAK_RTOL = 1e-5
 
-Convention = Literal["bcosfire", "cosfire2013"]
-
-#: The application options of the authors' MATLAB code bases (method notes, section 1):
-#: ``"cosfire2013"``, the TPAMI 2013 code the radio papers build on: integer blur radius
-#: ``round((sigma0 + alpha rho) / 2)`` with sigma ``radius / 3``, max blur, shifts truncated
-#: toward zero (``fix``), weighted geometric mean with ``sw = max(rho) / 3``, zero outside the
-#: image; ``"bcosfire"``, the 2015 vessel code: Gaussian sum blur of sigma
-#: ``(sigma0 + alpha rho) / 6``, shifts rounded, plain geometric mean, circular shifts.
-CONVENTIONS: MappingProxyType[str, MappingProxyType[str, Any]] = MappingProxyType(
-    {
-        "cosfire2013": MappingProxyType(
-            {
-                "blur": "max",
-                "blur_rule": "radius",
-                "shift": "fix",
-                "weighted": True,
-                "weight_rule": "radio",
-                "border": "zero",
-            }
-        ),
-        "bcosfire": MappingProxyType(
-            {
-                "blur": "sum",
-                "blur_rule": "exact",
-                "shift": "round",
-                "weighted": False,
-                "weight_rule": "half",  # B-COSFIRE's rule, should weights be switched on
-                "border": "wrap",
-            }
-        ),
-    }
-)
-
-#: Application options that a convention sets, with their values when none is named.
-_APPLICATION_DEFAULTS: MappingProxyType[str, Any] = MappingProxyType(
-    {
-        "blur": "max",
-        "blur_rule": "radius",
-        "shift": "bilinear",
-        "weighted": True,
-        "weight_rule": "radio",
-        "border": "zero",
-    }
-)
-
 
 class NoTuplesError(ValueError):
     """Raised when a prototype yields no tuple, so no filter can be configured."""
@@ -119,10 +73,11 @@ class FilterConfig:
     are shared. Defaults are the radio-galaxy papers' best setting: DoG sigma 5, rho 0:5:30,
     t1 0.05, sigma0 0.5, alpha 0.10, on-centre.
 
-    ``convention`` (``"cosfire2013"`` or ``"bcosfire"``, see :data:`CONVENTIONS`) fills the
-    application options ``blur``, ``blur_rule``, ``shift``, ``weighted``, ``weight_rule`` and
-    ``border`` that are left as None; None without a convention means the defaults (max blur,
-    radius rule, bilinear shifts, weighted with the radio rule, zero border). The filled-in
+    ``convention`` (``"cosfire2013"`` or ``"bcosfire"``, see
+    :data:`~cosfire.conventions.CONVENTIONS`) fills the application options ``blur``,
+    ``blur_rule``, ``shift``, ``weighted``, ``weight_rule`` and ``border`` that are left as
+    None; None without a convention means the defaults (max blur, radius rule, bilinear shifts,
+    weighted with the radio rule, zero border). The filled-in
     values are stored, so ``dataclasses.replace(config, convention=...)`` keeps them: build a
     new config to change convention.
 
@@ -163,8 +118,8 @@ class FilterConfig:
             raise ValueError(
                 f"convention must be one of {sorted(CONVENTIONS)} or None, got {self.convention!r}"
             )
-        fill = CONVENTIONS[self.convention] if self.convention else _APPLICATION_DEFAULTS
-        for name in _APPLICATION_DEFAULTS:
+        fill = CONVENTIONS[self.convention] if self.convention else APPLICATION_DEFAULTS
+        for name in APPLICATION_DEFAULTS:
             if getattr(self, name) is None:
                 object.__setattr__(self, name, fill[name])
         if self.input_filter not in ("dog", "gabor"):
@@ -487,7 +442,7 @@ def configure(
         Shifted maps read 0 beyond the image (the default) or wrap around (B-COSFIRE code).
     convention : {"cosfire2013", "bcosfire"}, optional
         The authors' MATLAB code base whose application options fill those left as None
-        (see :data:`CONVENTIONS`); options passed explicitly override it.
+        (see :data:`~cosfire.conventions.CONVENTIONS`); options passed explicitly override it.
     label, source : str, optional
         Class and origin of the prototype, kept in the filter.
 

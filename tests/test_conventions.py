@@ -9,7 +9,8 @@ import numpy as np
 import pytest
 
 from cosfire.blur import blur_radius, blur_sigma, blurred_response
-from cosfire.configure import CONVENTIONS, FilterConfig, circular_peaks, configure
+from cosfire.configure import FilterConfig, circular_peaks, configure
+from cosfire.conventions import CONVENTIONS
 from cosfire.filter import CosfireFilter, FilterParams
 from cosfire.geometry import polar_offsets
 from cosfire.plan import make_plan
