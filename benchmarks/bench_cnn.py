@@ -1,10 +1,24 @@
 """Benchmark: CNN hashing baselines against COSFIRE codes on the FIRST galaxies.
 
-    python benchmarks/bench_cnn.py --cosfire-run runs/first [--bits 8 16 36] [--json]
+    python benchmarks/bench_cnn.py --backbone compact [--seeds 0 1 2] [--json PATH]
+        [--save-models DIR] [--epochs 40]
+    python benchmarks/bench_cnn.py --cosfire-run runs/first [--bits 8 16 36] [--json [PATH]]
         [--input-px 64] [--train-limit 100] [--epochs 6] [--weights-densenet PATH]
         [--weights-hrnet PATH] [--lr LR] [--frozen-epochs N] [--device cpu]
 
-For each code length: test-split mAP@100 (database = train split, ties in seeded random
+``--backbone compact`` (the CPU baseline): the compact CNN of :mod:`hashing.compact`, trained
+from scratch on the full training split with the recipe of :func:`hashing.cnn.compact_config`
+(one backbone with 8-, 16- and 36-bit hash heads and the classifier head trained jointly; epoch
+chosen on validation mAP@100), once per seed. Per seed and as mean +- sd: test accuracy of the
+classifier head; test mAP@100 at every code length (database = train split, ties in seeded
+random order); 36-bit mAP@100 of rotated queries (each test image rotated by a random angle,
+seed 0) and of noisy queries (the pipeline's ``TransformedReader``, seed 0); training seconds
+and inference milliseconds per image. ``--json PATH`` merges seeds into PATH, so each seed can
+run as its own command. :func:`report_section` renders the FIRST report's sections from it.
+
+``--backbone pretrained`` (the default, for users with a GPU and pretrained weights):
+
+for each code length: test-split mAP@100 (database = train split, ties in seeded random
 order), training time, inference time per image, parameters and multiply-adds per image, for
 
 * COSFIRE + DSH MLP: read from a finished ``cosfire-hash pipeline`` run folder (its training
@@ -32,9 +46,15 @@ import torch
 
 from cli.pipeline import TransformedReader
 from cosfire.datasets import open_dataset, stratified_subset
-from hashing.cnn import CNNConfig, count_multiply_adds, train_cnn_hashing
+from hashing.cnn import CNNConfig, compact_config, count_multiply_adds, train_cnn_hashing
 from hashing.model import load_model
 from hashing.training import codes_map
+from retrieval._atomic import atomic_write
+
+#: format of the ``--backbone compact`` JSON
+COMPACT_FORMAT_VERSION = 1
+COMPACT_BITS = (36, 8, 16)
+NOISE_LEVELS = ("0.05", "0.1", "0.2")
 
 
 def cosfire_rows(run: Path, bits_list: list[int]) -> list[dict]:
@@ -126,19 +146,210 @@ def cnn_rows(args: argparse.Namespace) -> list[dict]:
                              f"Adam lr {lr:g}, {frozen} frozen epochs, "
                              f"{'ImageNet weights' if weights else 'no pretrained weights'}, {args.device}"),
             })  # fmt: skip
-            if not args.json:
+            if args.json is None:
                 print(json.dumps(rows[-1]), flush=True)
     return rows
 
 
+def compact_seed(dataset, seed: int, *, epochs: int | None, save_dir: Path | None) -> dict:
+    """Train the compact CNN with ``seed`` and return its test measurements."""
+    train_items, valid_items = dataset.items("train"), dataset.items("valid")
+    test_items = dataset.items("test")
+    labels = lambda items: np.array([i.label for i in items])  # noqa: E731
+    train_images, test_images = dataset.read_many(train_items), dataset.read_many(test_items)
+    config = compact_config(bits=COMPACT_BITS[0], joint_bits=COMPACT_BITS[1:], seed=seed,
+                            **({"epochs": epochs} if epochs else {}))  # fmt: skip
+    model, history = train_cnn_hashing(
+        train_images, labels(train_items), dataset.read_many(valid_items), labels(valid_items),
+        config=config,
+        progress=lambda s: print(f"seed {seed} epoch {s['epoch']}: loss {s['loss']:.2f}, valid "
+                                 f"mAP@100 {s['valid_map']:.4f}", flush=True),
+    )  # fmt: skip
+    if save_dir is not None:
+        save_dir.mkdir(parents=True, exist_ok=True)
+        model.save(save_dir / f"compact-seed{seed}.pt")
+    test_y, train_y = labels(test_items), labels(train_items)
+    previous_threads = torch.get_num_threads()
+    torch.set_num_threads(config.num_threads or previous_threads)
+    try:
+        start = time.perf_counter()
+        queries = model.encode_images(test_images)
+        inference_ms = 1e3 * (time.perf_counter() - start) / len(test_images)
+        test_map = {}
+        for bits in COMPACT_BITS:
+            database = model.encode_images(train_images, bits=bits)
+            test_map[str(bits)] = codes_map(
+                queries if bits == COMPACT_BITS[0] else model.encode_images(test_images, bits=bits),
+                test_y, database, train_y, 100, 0,
+            )  # fmt: skip
+        database = model.encode_images(train_images)
+        rotated = [TransformedReader(dataset, rotate=True, seed=0)(item) for item in test_items]
+        rotated_map = codes_map(model.encode_images(rotated), test_y, database, train_y, 100, 0)
+        noise_map = {}
+        for level in NOISE_LEVELS:
+            reader = TransformedReader(dataset, noise=float(level), seed=0)
+            noisy = [reader(item) for item in test_items]
+            noise_map[level] = codes_map(model.encode_images(noisy), test_y, database,
+                                         train_y, 100, 0)  # fmt: skip
+        accuracy = float((model.predict_classes(test_images) == test_y).mean())
+    finally:
+        torch.set_num_threads(previous_threads)
+    return {
+        "test_accuracy": accuracy, "map_at_100": test_map, "rotated_map_at_100": rotated_map,
+        "noise_map_at_100": noise_map, "train_seconds": history.seconds,
+        "inference_ms_per_image": inference_ms, "best_epoch": history.best_epoch,
+        "epochs_run": history.epochs[-1], "valid_map_at_100": history.best_valid_map,
+    }  # fmt: skip
+
+
+def _flatten(measured: dict) -> dict[str, float]:
+    flat = {}
+    for key, value in measured.items():
+        if isinstance(value, dict):
+            flat.update({f"{key}/{inner}": v for inner, v in value.items()})
+        else:
+            flat[key] = value
+    return flat
+
+
+def summarise(results: dict) -> dict:
+    """Return ``results`` with ``mean`` and ``sd`` (sample sd, n - 1) over its seeds."""
+    flats = [_flatten(m) for m in results["seeds"].values()]
+    keys = flats[0].keys()
+    mean = {k: float(np.mean([f[k] for f in flats])) for k in keys}
+    sd = {k: float(np.std([f[k] for f in flats], ddof=1)) if len(flats) > 1 else 0.0 for k in keys}
+    return {**results, "mean": mean, "sd": sd}
+
+
+def compact_results(args: argparse.Namespace) -> dict:
+    """Run the seeds of ``args`` and merge them with those already in ``args.json``."""
+    dataset = open_dataset(args.dataset)
+    config = compact_config(bits=COMPACT_BITS[0], joint_bits=COMPACT_BITS[1:],
+                            **({"epochs": args.epochs} if args.epochs else {}))  # fmt: skip
+    settings = {key: value for key, value in config.to_dict().items() if key != "seed"}
+    results = {"format_version": COMPACT_FORMAT_VERSION, "method": "compact CNN + DSH",
+               "config": settings, "dataset": dataset.source,
+               "train_images": len(dataset.items("train")), "cpu_threads": config.num_threads,
+               "seeds": {}}  # fmt: skip
+    target = Path(args.json) if args.json not in (None, "-") else None
+    if target is not None and target.exists():
+        recorded = json.loads(target.read_text())
+        if recorded.get("config") != settings:
+            raise SystemExit(f"{target} holds results of other settings; use another --json path")
+        results["seeds"] = recorded["seeds"]
+    for seed in args.seeds:
+        results["seeds"][str(seed)] = compact_seed(dataset, seed, epochs=args.epochs,
+                                                   save_dir=args.save_models)  # fmt: skip
+        results = summarise(results)
+        if target is not None:
+            with atomic_write(target, "w") as handle:
+                handle.write(json.dumps(results, indent=2, sort_keys=True))
+    from hashing.cnn import CNNHashingNetwork
+
+    network = CNNHashingNetwork(config, n_classes=len(dataset.class_names))
+    network_spec = {"parameters": int(sum(p.numel() for p in network.parameters())),
+                    "multiply_adds": count_multiply_adds(network, (1, 3, config.input_px, config.input_px))}  # fmt: skip
+    results = summarise({**results, **network_spec})
+    if target is not None:
+        with atomic_write(target, "w") as handle:
+            handle.write(json.dumps(results, indent=2, sort_keys=True))
+    return results
+
+
+def _measure(results: dict, key: str, scale: float = 100.0, digits: int = 1) -> str:
+    mean, sd = results["mean"][key], results["sd"][key]
+    return f"{scale * mean:.{digits}f} +- {scale * sd:.{digits}f}"
+
+
+def compact_table(results: dict) -> list[str]:
+    """Return the markdown rows (header first) of the compact CNN's measurements."""
+    seeds = sorted(results["seeds"], key=int)
+    lines = ["| measure | " + " | ".join(f"seed {s}" for s in seeds) + " | mean +- sd |",
+             "| --- |" + " --- |" * (len(seeds) + 1)]  # fmt: skip
+    measures = [("test accuracy of the classifier head (%)", "test_accuracy", 100.0, 1)]
+    measures += [(f"mAP@100, {bits} bits (%)", f"map_at_100/{bits}", 100.0, 1)
+                 for bits in sorted(int(b) for b in results["seeds"][seeds[0]]["map_at_100"])]  # fmt: skip
+    measures += [("mAP@100, 36 bits, rotated queries (%)", "rotated_map_at_100", 100.0, 1)]
+    measures += [(f"mAP@100, 36 bits, noise {level} x peak (%)", f"noise_map_at_100/{level}", 100.0, 1)
+                 for level in NOISE_LEVELS]  # fmt: skip
+    measures += [("epoch kept (on valid)", "best_epoch", 1.0, 1),
+                 ("train time (s)", "train_seconds", 1.0, 0),
+                 ("inference (ms / image)", "inference_ms_per_image", 1.0, 2)]  # fmt: skip
+    for label, key, scale, digits in measures:
+        values = [_flatten(results["seeds"][s])[key] for s in seeds]
+        lines.append(f"| {label} | " + " | ".join(f"{scale * v:.{digits}f}" for v in values)
+                     + f" | {_measure(results, key, scale, digits)} |")  # fmt: skip
+    return lines
+
+
+def _and(words: list[str]) -> str:
+    return words[0] if len(words) == 1 else f"{', '.join(words[:-1])} and {words[-1]}"
+
+
+def report_section(results: dict) -> str:
+    """Return the FIRST report's CNN sections (markdown) from ``--backbone compact`` JSON.
+
+    ``results`` may also hold ``"pretrained_rows"``: rows of the ``--backbone pretrained`` mode
+    (a list as its ``--json`` writes); those trained from scratch on the reduced CPU schedule are
+    labelled as such.
+    """
+    config = results["config"]
+    seeds = sorted(results["seeds"], key=int)
+    minutes = results["mean"]["train_seconds"] / 60
+    lines = ["## Against a CNN trained from scratch", "",
+             f"A compact CNN ({results.get('parameters') or 0:,} parameters, "
+             f"{(results.get('multiply_adds') or 0) / 1e6:.0f} M multiply-adds per image; five "
+             f"3 x 3 convolution blocks with BatchNorm and max pooling, global average pooling) "
+             f"trained from scratch on all {results['train_images']} training images: "
+             f"{config['crop_px']} px centre crop resized to {config['input_px']} px, rotations "
+             f"by any angle and flips, class-balanced batches of {config['batch_size']}, DSH "
+             f"plus an auxiliary classification loss of weight {config['class_weight']:g} (as the "
+             f"MLP), Adam {config['lr']:g} with cosine decay over {config['epochs']} epochs, one "
+             f"backbone with {_and([f'{b}-' for b in sorted([config['bits'], *config['joint_bits']])])}"
+             f"bit hash heads and the classifier head trained jointly, the epoch kept by "
+             f"validation mAP@100 (validation queries against the training images). Budget: "
+             f"{minutes:.1f} min of training per model on {results['cpu_threads']} CPU threads; "
+             f"{len(seeds)} seeds (mean +- sd). Test queries against the training images; "
+             "rotated queries turn each test image by a random angle (seed 0); noisy queries "
+             "are the pipeline's.", "", *compact_table(results), "",
+             "Reproduce: `python benchmarks/bench_cnn.py --backbone compact --seeds 0 1 2 "
+             "--json runs/cnn/compact.json`.", "",
+             "## With a GPU and pretrained weights", "",
+             "DenseNet161 + triplet loss (Ndung'u et al. 2023) and HRNet-W18 + DSH need ImageNet "
+             "weights and a GPU for the papers' schedule: `bench_cnn.py --weights-densenet PATH "
+             "--weights-hrnet PATH --device cuda --input-px 224 --train-limit 0 --epochs 200`."]  # fmt: skip
+    rows = results.get("pretrained_rows") or []
+    if rows:
+        lines += [
+            "",
+            "| method | bits | mAP@100 | train s | schedule |",
+            "| --- | --- | --- | --- | --- |",
+        ]
+        for r in rows:
+            reduced = "no pretrained weights" in r["schedule"]
+            label = (
+                f"{r['method']} (reduced CPU schedule, not a baseline)" if reduced else r["method"]
+            )
+            lines.append(f"| {label} | {r['bits']} | {100 * r['map_at_100']:.1f} | "
+                         f"{r['train_seconds'] or 0:.0f} | {r['schedule']} |")  # fmt: skip
+    else:
+        lines += ["", "Trained from scratch on a reduced CPU schedule they are not baselines, "
+                  "and are not shown; the compact CNN above is the CPU baseline."]  # fmt: skip
+    return "\n".join(lines) + "\n"
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--cosfire-run", type=Path, required=True)
+    parser.add_argument("--backbone", choices=["compact", "pretrained"], default="pretrained",
+                        help="compact: the CPU baseline; pretrained: DenseNet161 and HRNet-W18")  # fmt: skip
+    parser.add_argument("--cosfire-run", type=Path, help="pretrained mode: a pipeline run folder")
+    parser.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2], help="compact mode")
+    parser.add_argument("--save-models", type=Path, help="compact mode: write the models here")
     parser.add_argument("--dataset", default="first")
     parser.add_argument("--bits", type=int, nargs="+", default=[8, 16, 36])
     parser.add_argument("--input-px", type=int, default=64)
     parser.add_argument("--train-limit", type=int, default=100)
-    parser.add_argument("--epochs", type=int, default=6)
+    parser.add_argument("--epochs", type=int, default=None, help="[compact: 40; pretrained: 6]")
     parser.add_argument("--lr", type=float, help="default: 1e-4 with weights, 1e-3 without")
     parser.add_argument("--frozen-epochs", type=int, help="default: 1 with weights, 0 without")
     parser.add_argument("--weights-densenet")
@@ -146,12 +357,33 @@ def main() -> None:
     parser.add_argument("--device", default="cpu")
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--noise-levels", type=float, nargs="+", default=[0.05, 0.1, 0.2])
-    parser.add_argument("--json", action="store_true")
+    parser.add_argument("--json", nargs="?", const="-", default=None,
+                        help="JSON to PATH (compact: merged with the seeds already there), or "
+                             "to stdout without PATH")  # fmt: skip
     args = parser.parse_args()
+    if args.backbone == "compact":
+        results = compact_results(args)
+        if args.json == "-":
+            print(json.dumps(results, indent=2, sort_keys=True))
+        else:
+            print("\n".join(compact_table(results)))
+        return
+    if args.cosfire_run is None:
+        parser.error("--backbone pretrained needs --cosfire-run")
+    args.epochs = args.epochs or 6
+    previous_threads = torch.get_num_threads()
     torch.set_num_threads(args.threads)
-    rows = cosfire_rows(args.cosfire_run, args.bits) + cnn_rows(args)
-    if args.json:
-        print(json.dumps(rows, indent=2))
+    try:
+        rows = cosfire_rows(args.cosfire_run, args.bits) + cnn_rows(args)
+    finally:
+        torch.set_num_threads(previous_threads)
+    if args.json is not None:
+        text = json.dumps(rows, indent=2)
+        if args.json == "-":
+            print(text)
+        else:
+            with atomic_write(Path(args.json), "w") as handle:
+                handle.write(text)
         return
     print(f"\n{'method':22s} {'bits':>4s} {'mAP@100':>8s} {'train s':>9s} {'ms/image':>9s} "
           f"{'params':>11s} {'mult-adds':>11s}  schedule")  # fmt: skip
