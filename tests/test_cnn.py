@@ -222,3 +222,36 @@ def test_compact_cnn_through_the_command_line(synthetic_root: Path, tmp_path: Pa
     refused = CliRunner().invoke(main, ["train", "--backbone", "compact", "--dataset",
                                         str(synthetic_root), "--pretrained", "-o", str(model)])  # fmt: skip
     assert refused.exit_code == 2 and "from scratch" in refused.output
+
+
+def test_bench_report_section_states_mean_sd_and_labels_reduced_rows() -> None:
+    import importlib.util
+
+    path = Path(__file__).parents[1] / "benchmarks" / "bench_cnn.py"
+    spec = importlib.util.spec_from_file_location("bench_cnn", path)
+    bench = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(bench)
+
+    def seed(accuracy: float) -> dict:
+        return {"test_accuracy": accuracy, "map_at_100": {"8": 0.3, "36": 0.4},
+                "rotated_map_at_100": 0.39, "noise_map_at_100": {"0.05": 0.3, "0.1": 0.2, "0.2": 0.1},
+                "train_seconds": 480.0, "inference_ms_per_image": 2.0, "best_epoch": 30,
+                "epochs_run": 40, "valid_map_at_100": 0.4}  # fmt: skip
+
+    results = bench.summarise({
+        "config": compact_config(joint_bits=(8,)).to_dict(), "train_images": 1758,
+        "cpu_threads": 2, "parameters": 250_000, "multiply_adds": 41_000_000,
+        "seeds": {"0": seed(0.70), "1": seed(0.72), "2": seed(0.74)},
+        "pretrained_rows": [{"method": "densenet161 + triplet", "bits": 8, "map_at_100": 0.17,
+                             "train_seconds": 100, "schedule": "64 px, no pretrained weights"}],
+    })  # fmt: skip
+    # accuracies 70, 72, 74 %: mean 72, sample sd sqrt((4 + 0 + 4) / 2) = 2
+    assert results["mean"]["test_accuracy"] == pytest.approx(0.72)
+    assert results["sd"]["test_accuracy"] == pytest.approx(0.02)
+    text = bench.report_section(results)
+    assert "## Against a CNN trained from scratch" in text
+    assert "| 70.0 | 72.0 | 74.0 | 72.0 +- 2.0 |" in text
+    assert "8.0 min of training per model" in text and "8- and 36-bit hash heads" in text
+    assert "## With a GPU and pretrained weights" in text
+    assert "densenet161 + triplet (reduced CPU schedule, not a baseline)" in text
+    assert "not a baseline" not in bench.report_section({**results, "pretrained_rows": []})
