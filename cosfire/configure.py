@@ -6,7 +6,8 @@ maximum over channels is taken; its local maxima (a plateau counts once, at its 
 closer than ``eta`` merge into the stronger) are the tuple positions, and at each of them every
 channel whose response is at least ``t2`` times the peak becomes a tuple
 ``(channel, rho, phi)``. ``rho = 0`` tests the centre itself. Differences smaller than
-:data:`PEAK_RTOL` times the largest input response count as float round-off, not as peaks.
+:data:`PEAK_RTOL` times the largest input response (values below :data:`PEAK_FLOOR` times it)
+count as float round-off, not as peaks.
 
 Two *conventions* name the application options of the authors' two MATLAB code bases
 (:data:`cosfire.conventions.CONVENTIONS`): ``"cosfire2013"`` (the 2013 COSFIRE code the radio
@@ -38,6 +39,7 @@ from cosfire.input_filters import Channel, DoGChannel, GaborChannel, threshold_r
 
 __all__ = [
     "DEFAULT_RHOS",
+    "PEAK_FLOOR",
     "PEAK_RTOL",
     "FilterConfig",
     "NoTuplesError",
@@ -54,10 +56,12 @@ __all__ = [
 DEFAULT_RHOS: tuple[float, ...] = (0.0, 5.0, 10.0, 15.0, 20.0, 25.0, 30.0)
 _SAMPLES_PER_CIRCLE = 360
 
-#: Along a circle, values below this fraction of the largest input response are 0 and a peak
-#: must exceed its neighbours by more than this fraction: float32 round-off in a flat
-#: response (a few 1e-8 on images in [0, 1]) must not become tuples when t1 = 0.
-PEAK_RTOL = 1e-5
+#: Float32 round-off in a flat input response (a few 1e-8 on images in [0, 1]) must not become
+#: tuples when t1 = 0: along a circle, values below ``PEAK_FLOOR`` times the largest input
+#: response count as 0, and a peak must exceed its neighbours by more than ``PEAK_RTOL`` times
+#: it. Real near-ties on FIRST galaxies differ by a few 1e-6 of the maximum; they stay apart.
+PEAK_RTOL = 1e-6
+PEAK_FLOOR = 1e-5
 
 
 class NoTuplesError(ValueError):
@@ -231,23 +235,27 @@ def gabor_channels(
 
 
 def circular_peaks(
-    signal: np.ndarray, *, rtol: float = PEAK_RTOL, scale: float | None = None
+    signal: np.ndarray,
+    *,
+    rtol: float = PEAK_RTOL,
+    floor: float = PEAK_FLOOR,
+    scale: float | None = None,
 ) -> np.ndarray:
     """Return indices of the local maxima (> 0) of a circular 1-D signal.
 
-    Differences up to ``rtol * scale`` (``scale`` defaults to the signal's maximum) are float
-    round-off: neighbours that close form one plateau, values below it are 0. A plateau counts
-    once, at its middle (rounded down). A signal that is constant and positive has one peak, at
-    index 0.
+    Values up to ``floor * scale`` count as 0 and neighbours within ``rtol * scale`` of each
+    other as equal (float round-off); ``scale`` defaults to the signal's maximum. A plateau
+    counts once, at its middle (rounded down). A signal that is constant and positive has one
+    peak, at index 0.
 
     Parameters
     ----------
     signal : ndarray, shape (N,)
-    rtol : float
-        Relative tolerance (0 compares exactly).
+    rtol, floor : float
+        Relative tolerances (0 compares exactly).
     scale : float, optional
-        The value ``rtol`` is relative to, e.g. the largest input response of a prototype, so
-        that round-off ripples in an otherwise empty circle are not peaks.
+        The value the tolerances are relative to, e.g. the largest input response of a
+        prototype, so that round-off ripples in an otherwise empty circle are not peaks.
 
     Examples
     --------
@@ -262,8 +270,9 @@ def circular_peaks(
     size = values.size
     if size == 0 or values.max() <= 0:
         return np.empty(0, dtype=np.int64)
-    tolerance = rtol * (values.max() if scale is None else float(scale))
-    values = np.where(values > tolerance, values, 0.0)
+    reference = values.max() if scale is None else float(scale)
+    values = np.where(values > floor * reference, values, 0.0)
+    tolerance = rtol * reference
     # joined[i]: samples i and i + 1 (circularly) differ by round-off only
     joined = np.abs(values - np.roll(values, -1)) <= tolerance
     if joined.all():
@@ -345,7 +354,7 @@ def configure_from_channels(
         if rho == 0:
             values = responses[:, row, col]
             peak = values.max()
-            if peak > PEAK_RTOL * largest_response:
+            if peak > PEAK_FLOOR * largest_response:
                 parts.extend(
                     CosfireTuple(channels[c], 0.0, 0.0) for c in np.flatnonzero(values >= t2 * peak)
                 )
