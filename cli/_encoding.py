@@ -8,7 +8,14 @@ from pathlib import Path
 
 import numpy as np
 
-__all__ = ["EncodedQueries", "encode_dataset_split", "encode_images", "encode_queries"]
+__all__ = [
+    "DescribedQueries",
+    "EncodedQueries",
+    "describe_queries",
+    "encode_dataset_split",
+    "encode_images",
+    "encode_queries",
+]
 
 
 @dataclass
@@ -18,6 +25,49 @@ class EncodedQueries:
     names: list[str]
     labels: list[str]
     codes: np.ndarray
+
+
+@dataclass
+class DescribedQueries:
+    """Names, class names ("?" if unknown) and COSFIRE descriptors of queries."""
+
+    names: list[str]
+    labels: list[str]
+    descriptors: np.ndarray
+
+
+def describe_queries(queries: Sequence[str], bank, *, jobs: int = 1) -> DescribedQueries:
+    """Descriptors of QUERY arguments: image files (described with ``bank``) and descriptor
+    ``.npz`` files (checked to come from ``bank``), in the order given."""
+    import click
+
+    from cosfire.descriptor import describe
+    from cosfire.descriptor_file import load_descriptors
+    from cosfire.images import load_image
+
+    names: list[str] = []
+    labels: list[str] = []
+    blocks = []
+    for query in queries:
+        if query.lower().endswith(".npz"):
+            described = load_descriptors(query)
+            if described.bank_sha256 and described.bank_sha256 != bank.sha256:
+                raise ValueError(
+                    f"{query} was described with another filter bank than the archive's"
+                )
+            names.extend(described.paths)
+            labels.extend(described.class_names[i] if i >= 0 else "?" for i in described.labels)
+            blocks.append(described.descriptors)
+        else:
+            if not Path(query).is_file():
+                raise click.BadParameter(f"{query} does not exist", param_hint="QUERY")
+            names.append(query)
+            labels.append("?")
+            blocks.append(describe(bank, [load_image(query)], n_jobs=jobs))
+    descriptors = (
+        np.concatenate(blocks) if blocks else np.zeros((0, bank.n_filters), dtype=np.float32)
+    )
+    return DescribedQueries(names, labels, descriptors)
 
 
 def is_cnn(model) -> bool:

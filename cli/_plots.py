@@ -7,7 +7,7 @@ from pathlib import Path
 
 import numpy as np
 
-__all__ = ["plot_per_class", "plot_pr_curve", "plot_search_results"]
+__all__ = ["plot_anomalies", "plot_per_class", "plot_pr_curve", "plot_search_results"]
 
 
 def _pyplot():
@@ -104,4 +104,39 @@ def plot_per_class(report: dict, path: Path, *, keys: Sequence[str]) -> Path:
     axis.set_ylim(0, 1)
     axis.legend(fontsize=8)
     axis.grid(axis="y", alpha=0.3)
+    return _save(figure, path)
+
+
+def plot_anomalies(
+    entries: Sequence[dict], path: Path, *, title: str, crop_px: int = 100, columns: int = 5
+) -> Path:
+    """Draw the ranked unusual galaxies (rank, score, path, label) as a grid; write a PNG.
+
+    Each thumbnail is the central ``crop_px`` x ``crop_px`` pixels of its image, where the
+    source lies; the figure says so.
+    """
+    plt = _pyplot()
+    columns = max(1, min(columns, len(entries)))
+    rows = max(1, -(-len(entries) // columns))
+    figure, axes = plt.subplots(
+        rows, columns, figsize=(1.9 * columns, 2.3 * rows + 0.6), squeeze=False,
+        layout="constrained",
+    )  # fmt: skip
+    for axis in axes.ravel():
+        axis.set_xticks([])
+        axis.set_yticks([])
+    for axis in axes.ravel()[len(entries) :]:
+        axis.set_axis_off()
+    for axis, entry in zip(axes.ravel(), entries, strict=False):
+        image = _thumbnail(entry["path"], crop_px)
+        if image is None:
+            axis.text(0.5, 0.5, "image\nnot found", ha="center", va="center", fontsize=7)
+        else:
+            axis.imshow(image, cmap="inferno")
+        label = "" if entry["label"] in ("?", "") else f" {entry['label']}"
+        axis.set_title(
+            f"#{entry['rank']}{label} s={entry['score']:.3g}\n{Path(entry['path']).name[:24]}",
+            fontsize=7,
+        )
+    figure.suptitle(f"{title}\ncentral {crop_px} x {crop_px} px of each image", fontsize=9)
     return _save(figure, path)

@@ -24,6 +24,7 @@ COMMANDS: dict[str, str] = {
     "train": "cli.train_cmd:train",
     "index": "cli.index_cmd:index",
     "search": "cli.search_cmd:search",
+    "anomalies": "cli.anomalies_cmd:anomalies",
     "evaluate": "cli.evaluate_cmd:evaluate",
     "pipeline": "cli.pipeline_cmd:pipeline",
     "tune": "cli.tune_cmd:tune",
