@@ -151,14 +151,14 @@ def cnn_rows(args: argparse.Namespace) -> list[dict]:
     return rows
 
 
-def compact_seed(dataset, seed: int, *, epochs: int | None, save_dir: Path | None) -> dict:
+def compact_seed(dataset, seed: int, *, overrides: dict, save_dir: Path | None) -> dict:
     """Train the compact CNN with ``seed`` and return its test measurements."""
     train_items, valid_items = dataset.items("train"), dataset.items("valid")
     test_items = dataset.items("test")
     labels = lambda items: np.array([i.label for i in items])  # noqa: E731
     train_images, test_images = dataset.read_many(train_items), dataset.read_many(test_items)
     config = compact_config(bits=COMPACT_BITS[0], joint_bits=COMPACT_BITS[1:], seed=seed,
-                            **({"epochs": epochs} if epochs else {}))  # fmt: skip
+                            **overrides)  # fmt: skip
     model, history = train_cnn_hashing(
         train_images, labels(train_items), dataset.read_many(valid_items), labels(valid_items),
         config=config,
@@ -224,8 +224,9 @@ def summarise(results: dict) -> dict:
 def compact_results(args: argparse.Namespace) -> dict:
     """Run the seeds of ``args`` and merge them with those already in ``args.json``."""
     dataset = open_dataset(args.dataset)
-    config = compact_config(bits=COMPACT_BITS[0], joint_bits=COMPACT_BITS[1:],
-                            **({"epochs": args.epochs} if args.epochs else {}))  # fmt: skip
+    overrides = {name: value for name, value in (("epochs", args.epochs), ("crop_px", args.crop_px))
+                 if value is not None}  # fmt: skip
+    config = compact_config(bits=COMPACT_BITS[0], joint_bits=COMPACT_BITS[1:], **overrides)
     settings = {key: value for key, value in config.to_dict().items() if key != "seed"}
     results = {"format_version": COMPACT_FORMAT_VERSION, "method": "compact CNN + DSH",
                "config": settings, "dataset": dataset.source,
@@ -238,7 +239,7 @@ def compact_results(args: argparse.Namespace) -> dict:
             raise SystemExit(f"{target} holds results of other settings; use another --json path")
         results["seeds"] = recorded["seeds"]
     for seed in args.seeds:
-        results["seeds"][str(seed)] = compact_seed(dataset, seed, epochs=args.epochs,
+        results["seeds"][str(seed)] = compact_seed(dataset, seed, overrides=overrides,
                                                    save_dir=args.save_models)  # fmt: skip
         results = summarise(results)
         if target is not None:
@@ -345,6 +346,7 @@ def main() -> None:
     parser.add_argument("--cosfire-run", type=Path, help="pretrained mode: a pipeline run folder")
     parser.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2], help="compact mode")
     parser.add_argument("--save-models", type=Path, help="compact mode: write the models here")
+    parser.add_argument("--crop-px", type=int, help="compact mode: centre crop [150]")
     parser.add_argument("--dataset", default="first")
     parser.add_argument("--bits", type=int, nargs="+", default=[8, 16, 36])
     parser.add_argument("--input-px", type=int, default=64)
