@@ -346,7 +346,7 @@ def main() -> None:
     parser.add_argument("--cosfire-run", type=Path, help="pretrained mode: a pipeline run folder")
     parser.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2], help="compact mode")
     parser.add_argument("--save-models", type=Path, help="compact mode: write the models here")
-    parser.add_argument("--crop-px", type=int, help="compact mode: centre crop [150]")
+    parser.add_argument("--crop-px", type=int, help="compact mode: centre crop [100]")
     parser.add_argument("--dataset", default="first")
     parser.add_argument("--bits", type=int, nargs="+", default=[8, 16, 36])
     parser.add_argument("--input-px", type=int, default=64)
