@@ -7,6 +7,10 @@
   ``q_i = sum_b | |u_ib| - 1 |``, averaged over the N x N pairs (so the regulariser is
   ``2 alpha mean_i q_i``). Default margin ``m = 2k`` for k bits.
 * Triplet margin loss on the real outputs, with batch-hard or batch-all mining from labels.
+* Central similarity (CSQ; Yuan et al., CVPR 2020): every class owns a hash centre, a +-1
+  vector of k bits, the centres far apart in Hamming distance; each output is pulled to its
+  class's centre by a bitwise binary cross-entropy on ``(u + 1) / 2``, plus
+  ``lambda * mean((|u| - 1)^2)`` against outputs that stay near 0.
 """
 
 from __future__ import annotations
@@ -16,7 +20,15 @@ from typing import Literal
 import torch
 from torch import nn
 
-__all__ = ["DSHLoss", "TripletLoss", "dsh_loss", "triplet_loss"]
+__all__ = [
+    "CSQLoss",
+    "DSHLoss",
+    "TripletLoss",
+    "csq_loss",
+    "dsh_loss",
+    "hash_centres",
+    "triplet_loss",
+]
 
 
 def dsh_loss(
@@ -108,3 +120,72 @@ class TripletLoss(nn.Module):
 
     def forward(self, outputs: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
         return triplet_loss(outputs, labels, margin=self.margin, mining=self.mining)
+
+
+def hash_centres(n_classes: int, bits: int, *, seed: int = 0, tries: int = 2000) -> torch.Tensor:
+    """Return ``(n_classes, bits)`` +-1 hash centres, far apart in Hamming distance.
+
+    Rows of a Hadamard matrix where ``bits`` is a power of two and there are enough of them
+    (pairwise distance exactly ``bits / 2``); otherwise the seeded random draw, out of
+    ``tries``, whose smallest pairwise distance is largest (as CSQ does for other lengths).
+
+    Examples
+    --------
+    >>> centres = hash_centres(4, 8)
+    >>> centres.shape, int((centres[0] != centres[1]).sum())
+    (torch.Size([4, 8]), 4)
+    """
+    if n_classes < 1 or bits < 1:
+        raise ValueError(f"need at least one class and one bit, got {n_classes}, {bits}")
+    if bits & (bits - 1) == 0 and n_classes <= bits:
+        hadamard = torch.ones(1, 1)
+        while hadamard.shape[0] < bits:
+            hadamard = torch.cat(
+                [torch.cat([hadamard, hadamard], 1), torch.cat([hadamard, -hadamard], 1)], 0
+            )
+        return hadamard[:n_classes].clone()
+    generator = torch.Generator().manual_seed(seed)
+    best, best_distance = None, -1
+    for _ in range(tries):
+        candidate = torch.randint(0, 2, (n_classes, bits), generator=generator) * 2.0 - 1.0
+        distances = torch.cdist(candidate, candidate, p=1.0) / 2
+        distances.fill_diagonal_(float(bits))
+        smallest = int(distances.min())
+        if smallest > best_distance:
+            best, best_distance = candidate, smallest
+    return best
+
+
+def csq_loss(
+    outputs: torch.Tensor,
+    labels: torch.Tensor,
+    centres: torch.Tensor,
+    *,
+    quantisation: float = 1e-4,
+) -> torch.Tensor:
+    """Return the central similarity loss of real codes ``outputs`` ``(N, k)`` in (-1, 1).
+
+    Examples
+    --------
+    An output on its centre costs nothing but the clamp of log(0):
+
+    >>> centres = torch.tensor([[1.0, -1.0], [-1.0, 1.0]])
+    >>> float(csq_loss(torch.tensor([[1.0, -1.0]]), torch.tensor([0]), centres)) < 1e-5
+    True
+    """
+    targets = (centres[labels] + 1) / 2
+    probabilities = ((outputs + 1) / 2).clamp(1e-6, 1 - 1e-6)
+    central = nn.functional.binary_cross_entropy(probabilities, targets)
+    return central + quantisation * (outputs.abs() - 1).pow(2).mean()
+
+
+class CSQLoss(nn.Module):
+    """Module form of :func:`csq_loss`, holding the hash centres as a buffer."""
+
+    def __init__(self, centres: torch.Tensor, quantisation: float = 1e-4) -> None:
+        super().__init__()
+        self.register_buffer("centres", centres.clone())
+        self.quantisation = quantisation
+
+    def forward(self, outputs: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
+        return csq_loss(outputs, labels, self.centres, quantisation=self.quantisation)

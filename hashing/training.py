@@ -12,7 +12,7 @@ from typing import Any, Literal
 import numpy as np
 import torch
 
-from hashing.losses import DSHLoss, TripletLoss
+from hashing.losses import CSQLoss, DSHLoss, TripletLoss, hash_centres
 from hashing.model import HashingModel
 from hashing.network import HashingNetwork, NetworkConfig, Normalisation
 from retrieval.metrics import average_precision_at_k, distance_matrix, relevance
@@ -34,15 +34,20 @@ class TrainingConfig:
     ``class_weight`` > 0 adds an auxiliary classification loss during training: a linear
     softmax classifier on the real codes, its cross-entropy weighted by ``class_weight`` (the
     classifier is discarded afterwards; the codes keep what it taught them).
+
+    ``loss="csq"`` pulls every code to a hash centre of its class (central similarity
+    quantisation, :func:`hashing.losses.csq_loss`; ``quantisation`` is its lambda; centres from
+    :func:`hashing.losses.hash_centres` with ``seed``).
     """
 
     bits: int = 36
     hidden: tuple[int, ...] = (300, 200)
     dropout: float = 0.0
     normalisation: Normalisation = "l2+standard"
-    loss: Literal["dsh", "triplet"] = "dsh"
+    loss: Literal["dsh", "triplet", "csq"] = "dsh"
     margin: float | None = None
     alpha: float = 1e-5
+    quantisation: float = 1e-4
     optimizer: Literal["rmsprop", "adam"] = "adam"
     lr: float = 1e-3
     batch_size: int = 48
@@ -66,6 +71,13 @@ class TrainingConfig:
             raise ValueError("epochs must be >= 1 and batch_size >= 2")
         if self.lr <= 0:
             raise ValueError(f"lr must be > 0, got {self.lr}")
+        for name, allowed in (
+            ("loss", ("dsh", "triplet", "csq")),
+            ("optimizer", ("rmsprop", "adam")),
+            ("threshold", ("sign", "sweep")),
+        ):
+            if getattr(self, name) not in allowed:
+                raise ValueError(f"{name} must be one of {allowed}, got {getattr(self, name)!r}")
         object.__setattr__(self, "hidden", tuple(int(h) for h in self.hidden))
 
     @property
@@ -176,6 +188,16 @@ def _deterministic(seed: int, num_threads: int | None = None) -> Iterator[None]:
             torch.set_num_threads(previous_threads)
 
 
+def _criterion(config: TrainingConfig, n_classes: int) -> torch.nn.Module:
+    """Return the hashing loss module that ``config`` names."""
+    if config.loss == "dsh":
+        return DSHLoss(config.effective_margin, config.alpha)
+    if config.loss == "triplet":
+        return TripletLoss(config.effective_margin)
+    centres = hash_centres(n_classes, config.bits, seed=config.seed)
+    return CSQLoss(centres, config.quantisation)
+
+
 def _l1_penalty(network: torch.nn.Module) -> torch.Tensor:
     return sum(p.abs().sum() for name, p in network.named_parameters() if "weight" in name)
 
@@ -251,11 +273,7 @@ def train_hashing(
         train_tensor = torch.from_numpy(train_x).to(device)
         label_tensor = torch.from_numpy(train_y).to(device)
         network.fit_normalisation(train_tensor)
-        criterion = (
-            DSHLoss(config.effective_margin, config.alpha)
-            if config.loss == "dsh"
-            else TripletLoss(config.effective_margin)
-        )
+        criterion = _criterion(config, int(train_y.max()) + 1).to(device)
         classifier = (
             torch.nn.Linear(config.bits, int(train_y.max()) + 1).to(device)
             if config.class_weight > 0

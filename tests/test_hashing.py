@@ -171,3 +171,50 @@ def test_augmented_training_chooses_its_epoch_against_the_given_database() -> No
         model.encode(vx), vy, model.encode(augmented_x), augmented_y, config.map_k
     )
     assert against_augmented != pytest.approx(expected)
+
+
+def test_hash_centres_are_far_apart_and_seeded():
+    from hashing.losses import hash_centres
+
+    hadamard = hash_centres(4, 16)
+    distances = (hadamard[:, None, :] != hadamard[None, :, :]).sum(-1)
+    assert set(distances[~torch.eye(4, dtype=bool)].tolist()) == {8}
+    drawn = hash_centres(4, 36, seed=3)
+    assert torch.equal(drawn, hash_centres(4, 36, seed=3))
+    assert set(drawn.unique().tolist()) == {-1.0, 1.0}
+    pairwise = (drawn[:, None, :] != drawn[None, :, :]).sum(-1)
+    assert pairwise[~torch.eye(4, dtype=bool)].min() >= 14  # well above random pairs' worst
+
+
+def test_csq_loss_prefers_the_own_centre():
+    from hashing.losses import CSQLoss, hash_centres
+
+    centres = hash_centres(2, 8)
+    loss = CSQLoss(centres)
+    labels = torch.tensor([0, 1])
+    on_centres = loss(centres * 0.99, labels)
+    swapped = loss(centres.flip(0) * 0.99, labels)
+    assert float(on_centres) < 0.05 < float(swapped)
+
+
+def test_training_with_csq_puts_classes_on_their_centres():
+    rng = np.random.default_rng(0)
+    labels = np.repeat([0, 1, 2], 30)
+    descriptors = rng.random((90, 8), dtype=np.float32)
+    descriptors[np.arange(90), labels] += 2.0
+    config = TrainingConfig(bits=8, epochs=30, loss="csq", class_weight=0.0, patience=30)
+    model, history = train_hashing(descriptors, labels, descriptors, labels, config=config)
+    from hashing.losses import hash_centres
+
+    codes = model.encode(descriptors)
+    centres = hash_centres(3, 8, seed=config.seed).numpy() > 0
+    to_centres = (codes[:, None, :] != centres[None, :, :]).sum(-1)
+    assert history.best_valid_map > 0.95
+    assert (to_centres.argmin(axis=1) == labels).mean() > 0.95  # each code nearest its centre
+
+
+def test_training_config_refuses_unknown_choices():
+    with pytest.raises(ValueError, match="loss"):
+        TrainingConfig(loss="csqq")
+    with pytest.raises(ValueError, match="optimizer"):
+        TrainingConfig(optimizer="sgd")
