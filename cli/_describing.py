@@ -53,10 +53,10 @@ def describe_to_file(
             start += len(block)
 
     write_descriptor_blocks(
-        output, kept_blocks(), n_images=int(keep.sum()), n_filters=bank.n_filters,
+        output, kept_blocks(), n_images=int(keep.sum()), n_filters=bank.n_values,
         labels=[label for label, k in zip(labels, keep, strict=True) if k], class_names=class_names,
         paths=[name for name, k in zip(names, keep, strict=True) if k], bank_sha256=bank.sha256,
-        filter_class=bank.filter_class, filter_index=bank.filter_index,
+        filter_class=bank.column_class, filter_index=bank.column_index,
     )  # fmt: skip
     shutil.rmtree(checkpoint, ignore_errors=True)
     if report.failed:

@@ -22,6 +22,7 @@ import numpy as np
 from cosfire._atomic import atomic_write
 from cosfire.configure import FilterConfig, NoTuplesError, configure_with
 from cosfire.filter import CosfireFilter
+from cosfire.morphology import morphology_names
 from cosfire.plan import DEFAULT_ROTATIONS_DEG, ApplicationPlan, make_plan
 from cosfire.preprocess import Preprocessing, preprocess
 
@@ -31,7 +32,8 @@ __all__ = ["BANK_FORMAT_VERSION", "FilterBank", "configure_bank", "load_bank"]
 # (``blur_rule``, ``border``, ``shift="fix"``; see FilterParams.format_version). A bank is
 # written with the lowest version that holds it, so that files and checksums from before stay
 # the same and older releases read what they can (and refuse the rest with a clear error).
-BANK_FORMAT_VERSION = 3
+# 4: the bank may append morphology measurements to its descriptors (``extras``).
+BANK_FORMAT_VERSION = 4
 
 
 @dataclass(frozen=True, eq=False)
@@ -51,6 +53,9 @@ class FilterBank:
         Applied to every image (and was applied to the prototypes).
     rotations_deg, scales, reflection
         Invariances used when describing images.
+    extras : tuple of str
+        Groups of :mod:`cosfire.morphology` measurements appended after the filters' values
+        (not COSFIRE responses; empty by default).
     metadata : dict
         Provenance (config, seed, prototype sources), JSON-able.
 
@@ -73,6 +78,7 @@ class FilterBank:
     scales: tuple[float, ...] = (1.0,)
     reflection: bool = False
     metadata: dict[str, Any] = field(default_factory=dict)
+    extras: tuple[str, ...] = ()
 
     def __post_init__(self) -> None:
         n_filters = len(self.filters)
@@ -91,13 +97,31 @@ class FilterBank:
             ("filter_index", tuple(int(i) for i in filter_index)),
             ("rotations_deg", tuple(float(d) for d in self.rotations_deg)),
             ("scales", tuple(float(s) for s in self.scales)),
+            ("extras", tuple(str(e) for e in self.extras)),
         ):
             object.__setattr__(self, name, value)
+        if self.extras:
+            morphology_names(self.extras)  # validates the group names
 
     @property
     def n_filters(self) -> int:
-        """Number of filters (= descriptor length)."""
+        """Number of filters."""
         return len(self.filters)
+
+    @property
+    def n_values(self) -> int:
+        """Descriptor length: one value per filter, then the ``extras`` measurements."""
+        return self.n_filters + (len(morphology_names(self.extras)) if self.extras else 0)
+
+    @property
+    def column_class(self) -> tuple[int, ...]:
+        """Class of the prototype behind every descriptor column (-1 for ``extras``)."""
+        return self.filter_class + (-1,) * (self.n_values - self.n_filters)
+
+    @property
+    def column_index(self) -> tuple[int, ...]:
+        """Index within its class of every descriptor column (``extras`` count from 0)."""
+        return self.filter_index + tuple(range(self.n_values - self.n_filters))
 
     @cached_property
     def plan(self) -> ApplicationPlan:
@@ -112,13 +136,15 @@ class FilterBank:
     @property
     def format_version(self) -> int:
         """The lowest bank format version that holds this bank (see ``BANK_FORMAT_VERSION``)."""
+        if self.extras:
+            return 4
         if any(bank_filter.params.format_version > 1 for bank_filter in self.filters):
             return 3
         return 2 if self.preprocessing.smooth_px else 1
 
     def to_dict(self) -> dict[str, Any]:
-        """Return the JSON-able dict that :meth:`save` writes."""
-        return {
+        """Return the JSON-able dict that :meth:`save` writes (``extras`` only when set)."""
+        spec = {
             "format": "cosfire-hash filter bank",
             "format_version": self.format_version,
             "class_names": list(self.class_names),
@@ -131,6 +157,9 @@ class FilterBank:
             "metadata": self.metadata,
             "filters": [bank_filter.to_dict() for bank_filter in self.filters],
         }
+        if self.extras:
+            spec["extras"] = list(self.extras)
+        return spec
 
     def to_json(self) -> str:
         """Return the canonical JSON text of the bank."""
@@ -154,6 +183,7 @@ class FilterBank:
             scales=tuple(spec.get("scales", (1.0,))),
             reflection=bool(spec.get("reflection", False)),
             metadata=dict(spec.get("metadata", {})),
+            extras=tuple(spec.get("extras", ())),
         )
 
     def save(self, path: str | os.PathLike[str]) -> Path:
@@ -181,6 +211,7 @@ class FilterBank:
             scales=self.scales if scales is None else tuple(scales),
             reflection=self.reflection if reflection is None else reflection,
             metadata=self.metadata,
+            extras=self.extras,
         )
 
     def per_class_subset(self, per_class: int) -> FilterBank:
@@ -196,6 +227,7 @@ class FilterBank:
             scales=self.scales,
             reflection=self.reflection,
             metadata={**self.metadata, "cut_to_per_class": per_class},
+            extras=self.extras,
         )
 
     def describe(self, images: Sequence[np.ndarray], **options: Any) -> np.ndarray:
@@ -248,6 +280,7 @@ def configure_bank(
     read: Callable[[Any], np.ndarray] | None = None,
     sources: Sequence[str] | None = None,
     progress: Callable[[int], None] | None = None,
+    extras: Sequence[str] = (),
 ) -> FilterBank:
     """Return a bank of ``per_class`` filters per class, prototypes drawn with ``seed``.
 
@@ -280,6 +313,8 @@ def configure_bank(
         Names of the images, kept as the filters' sources.
     progress : callable, optional
         Called with 1 after each filter is configured.
+    extras : sequence of str
+        :mod:`cosfire.morphology` groups the bank appends to every descriptor.
 
     Raises
     ------
@@ -353,6 +388,7 @@ def configure_bank(
             "per_class": per_class,
             "skipped_prototypes": skipped,
         },
+        extras=tuple(extras),
     )
 
 

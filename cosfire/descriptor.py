@@ -23,6 +23,7 @@ from joblib import Parallel, delayed, parallel_config
 from cosfire._atomic import atomic_write
 from cosfire._kernels import filter_maxima
 from cosfire.bank import FilterBank
+from cosfire.morphology import morphology_features
 from cosfire.plan import ApplicationPlan, compute_maps
 from cosfire.preprocess import preprocess
 
@@ -108,7 +109,10 @@ def prepare_image(bank: FilterBank, image: np.ndarray, *, name: str = "image") -
 
 
 def describe_image(bank: FilterBank, image: np.ndarray) -> np.ndarray:
-    """Return the descriptor of one image: preprocessed, then one maximum per filter.
+    """Return the descriptor of one image: preprocessed, one maximum per filter, then extras.
+
+    A bank with ``extras`` appends the :mod:`cosfire.morphology` measurements of the
+    preprocessed image after the filters' maxima.
 
     Examples
     --------
@@ -121,7 +125,14 @@ def describe_image(bank: FilterBank, image: np.ndarray) -> np.ndarray:
     >>> describe_image(bank, blob).shape
     (1,)
     """
-    return plan_maxima(bank.plan, prepare_image(bank, image))
+    return _values(bank, prepare_image(bank, image))
+
+
+def _values(bank: FilterBank, prepared: np.ndarray) -> np.ndarray:
+    maxima = plan_maxima(bank.plan, prepared)
+    if not bank.extras:
+        return maxima
+    return np.concatenate([maxima, morphology_features(prepared, groups=bank.extras)])
 
 
 @dataclass(frozen=True, eq=False)
@@ -186,7 +197,7 @@ def _describe_chunk(
     read: Callable[[Any], np.ndarray] | None,
     on_error: str,
 ) -> tuple[np.ndarray, list[tuple[int, str]]]:
-    rows = np.zeros((len(items), bank.n_filters), dtype=np.float32)
+    rows = np.zeros((len(items), bank.n_values), dtype=np.float32)
     failed: list[tuple[int, str]] = []
     for row, item in enumerate(items):
         try:
@@ -198,7 +209,7 @@ def _describe_chunk(
             rows[row] = np.nan
             failed.append((row, str(error)))
             continue
-        rows[row] = plan_maxima(bank.plan, prepared)
+        rows[row] = _values(bank, prepared)
     return rows, failed
 
 
@@ -308,7 +319,7 @@ def describe_report(
         (starts[i] + row, reason) for i in range(len(chunks)) for row, reason in done[i][1]
     )
     return DescribeReport(
-        tuple(done[i][0] for i in range(len(chunks))), failed, resumed, len(images), bank.n_filters
+        tuple(done[i][0] for i in range(len(chunks))), failed, resumed, len(images), bank.n_values
     )
 
 

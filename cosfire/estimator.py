@@ -14,6 +14,7 @@ from sklearn.utils.validation import check_is_fitted
 from cosfire.bank import FilterBank, configure_bank
 from cosfire.configure import DEFAULT_RHOS, FilterConfig
 from cosfire.descriptor import describe
+from cosfire.morphology import morphology_names
 from cosfire.plan import DEFAULT_ROTATIONS_DEG
 from cosfire.preprocess import Preprocessing
 
@@ -145,13 +146,12 @@ class CosfireDescriptor(TransformerMixin, BaseEstimator):
         return describe(self.bank_, self._as_images(X), n_jobs=self.n_jobs)
 
     def get_feature_names_out(self, input_features: Any = None) -> np.ndarray:
-        """Return ``cosfire_<class>_<index>`` for every filter."""
+        """Return ``cosfire_<class>_<index>`` for every filter, then the extras' names."""
         check_is_fitted(self, "bank_")
         names = self.bank_.class_names
-        return np.array(
-            [
-                f"cosfire_{names[c]}_{i}"
-                for c, i in zip(self.bank_.filter_class, self.bank_.filter_index, strict=True)
-            ],
-            dtype=object,
-        )
+        filters = [
+            f"cosfire_{names[c]}_{i}"
+            for c, i in zip(self.bank_.filter_class, self.bank_.filter_index, strict=True)
+        ]
+        extras = list(morphology_names(self.bank_.extras)) if self.bank_.extras else []
+        return np.array(filters + extras, dtype=object)
