@@ -10,7 +10,67 @@ import click
 
 from cli._parsing import parse_number_list, parse_point
 
-__all__ = ["configure", "filter_options"]
+__all__ = ["PRESET_NAMES", "configure", "filter_options", "preset_options", "resolve_preset"]
+
+#: names of cosfire.presets.BANK_PRESETS (kept here so that --help imports no numpy; a test
+#: checks they agree)
+PRESET_NAMES: tuple[str, ...] = ("papers", "recommended")
+
+
+def preset_options(function):
+    """Attach --preset and --extras (bank recipes) to a configure-like command."""
+    function = click.option(
+        "--extras",
+        help="Morphology measurements appended to every descriptor (not COSFIRE responses): "
+        "comma-separated groups of radial, angular, moments, lbp, or 'none' [from --preset].",
+    )(function)
+    return click.option(
+        "--preset",
+        type=click.Choice(PRESET_NAMES),
+        default="papers",
+        show_default=True,
+        help="Bank recipe: DoG sigmas, smoothing, filters per class and extras; options given "
+        "explicitly override it. recommended: the bank chosen on FIRST (see the README).",
+    )(function)
+
+
+def resolve_preset(
+    ctx: click.Context,
+    preset: str,
+    *,
+    per_class: int | None,
+    bank_sigmas: str | None,
+    smooth_px: float,
+    extras: str | None,
+) -> dict:
+    """Return per_class, sigmas, smooth_px and extras: explicit options, else the preset's."""
+    from cosfire.morphology import MORPHOLOGY_GROUPS
+    from cosfire.presets import bank_preset
+
+    recipe = bank_preset(preset)
+    explicit_smooth = (
+        ctx.get_parameter_source("smooth_px") == click.core.ParameterSource.COMMANDLINE
+    )
+    if extras is None:
+        groups = recipe.extras
+    elif extras.strip().lower() == "none":
+        groups = ()
+    else:
+        groups = tuple(g.strip() for g in extras.split(",") if g.strip())
+        unknown = [g for g in groups if g not in MORPHOLOGY_GROUPS]
+        if unknown or not groups:
+            raise click.BadParameter(
+                f"{extras!r}: give groups of {', '.join(MORPHOLOGY_GROUPS)}, or none",
+                param_hint="--extras",
+            )
+    return {
+        "per_class": recipe.per_class if per_class is None else per_class,
+        "sigmas": parse_number_list(bank_sigmas, name="bank-sigmas")
+        if bank_sigmas
+        else recipe.sigmas,
+        "smooth_px": (smooth_px or None) if explicit_smooth else recipe.smooth_px,
+        "extras": groups,
+    }
 
 
 def filter_options(function):
@@ -146,7 +206,8 @@ def build_filter_config(options: dict):
     help="Labelled images: the FIRST zip/folder, a <split>/<class>/ folder, 'first' or 'synthetic'.",
 )
 @click.option("--split", default="train", show_default=True, help="Split to draw prototypes from.")
-@click.option("--per-class", type=click.IntRange(min=1), default=93, show_default=True)
+@click.option("--per-class", type=click.IntRange(min=1), default=None,
+              help="Filters per class [93; from --preset].")  # fmt: skip
 @click.option("--seed", type=int, default=0, show_default=True, help="Seed of the prototype draw.")
 @click.option(
     "--prototype",
@@ -158,6 +219,7 @@ def build_filter_config(options: dict):
               help="With --dataset: a mixed bank whose filters take these DoG sigmas (px) in turn, "
                    "e.g. 2,3,5 (replaces --sigma).")  # fmt: skip
 @click.option("--label", help="Class name of the prototype.")
+@preset_options
 @filter_options
 @click.option(
     "-o",
@@ -176,6 +238,8 @@ def configure(
     bank_sigmas: str | None,
     label: str | None,
     output: Path,
+    preset: str,
+    extras: str | None,
     **options,
 ) -> None:
     """Configure a COSFIRE filter bank from prototype galaxies and save it as JSON.
@@ -194,6 +258,19 @@ def configure(
     if (dataset_source is None) == (prototype is None):
         raise click.UsageError("give exactly one of --dataset or --prototype")
     config, preprocessing, rotations = build_filter_config(options)
+    recipe = resolve_preset(
+        click.get_current_context(), preset, per_class=per_class, bank_sigmas=bank_sigmas,
+        smooth_px=options["smooth_px"], extras=extras,
+    )  # fmt: skip
+    per_class = recipe["per_class"]
+    preprocessing = dataclasses.replace(preprocessing, smooth_px=recipe["smooth_px"])
+    sigma_given = (
+        click.get_current_context().get_parameter_source("sigma")
+        == click.core.ParameterSource.COMMANDLINE
+    )
+    mixed_sigmas = (
+        recipe["sigmas"] if bank_sigmas or (len(recipe["sigmas"]) > 1 and not sigma_given) else ()
+    )
     if prototype is not None:
         if bank_sigmas:
             raise click.UsageError("--bank-sigmas applies to --dataset only")
@@ -208,16 +285,16 @@ def configure(
             preprocessing=preprocessing,
             rotations_deg=rotations,
             metadata={"config": config.to_dict(), "prototype": str(prototype)},
+            extras=recipe["extras"],
         )
     else:
         if center:
             raise click.UsageError("--center applies to --prototype only")
         configs = [config]
-        if bank_sigmas:
-            sigmas = parse_number_list(bank_sigmas, name="bank-sigmas")
-            if not all(math.isfinite(sigma) and sigma > 0 for sigma in sigmas):
+        if mixed_sigmas:
+            if not all(math.isfinite(sigma) and sigma > 0 for sigma in mixed_sigmas):
                 raise click.BadParameter("sigmas must be > 0 px", param_hint="--bank-sigmas")
-            configs = [dataclasses.replace(config, sigma=sigma) for sigma in sigmas]
+            configs = [dataclasses.replace(config, sigma=sigma) for sigma in mixed_sigmas]
         from cosfire.datasets import open_dataset
 
         dataset = open_dataset(dataset_source)
@@ -237,6 +314,7 @@ def configure(
                 read=dataset.read,
                 sources=[dataset.name(item) for item in items],
                 progress=bar.update,
+                extras=recipe["extras"],
             )
         bank.metadata.update({"dataset": str(dataset.source), "split": split})
     bank.save(output)

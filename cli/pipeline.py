@@ -48,6 +48,7 @@ class PipelineConfig:
     crop_px: int | None = 150
     noise_clip: float | None = 3.0
     smooth_px: float | None = None
+    extras: tuple[str, ...] = ()
     train_rotations: int = 0
     rotations: int = 24
     rotation_draws: int = 5
@@ -69,6 +70,7 @@ class PipelineConfig:
         object.__setattr__(self, "bits", tuple(int(b) for b in self.bits))
         object.__setattr__(self, "noise_levels", tuple(float(n) for n in self.noise_levels))
         object.__setattr__(self, "bank_sigmas", tuple(float(s) for s in self.bank_sigmas))
+        object.__setattr__(self, "extras", tuple(str(e) for e in self.extras))
         if not all(math.isfinite(s) and s > 0 for s in self.bank_sigmas):
             raise ValueError(f"bank sigmas must be > 0 px, got {self.bank_sigmas}")
         if self.train_rotations < 0:
@@ -92,6 +94,10 @@ class PipelineConfig:
             del spec["bank_sigmas"]
         if self.smooth_px is None:  # likewise for runs without smoothing
             del spec["smooth_px"]
+        if self.extras:  # and without morphology extras
+            spec["extras"] = list(self.extras)
+        else:
+            del spec["extras"]
         if not self.train_rotations:  # and without rotated training copies
             del spec["train_rotations"]
         if self.rotation_draws == 1:  # and with one draw of rotated queries
@@ -267,7 +273,7 @@ def run_pipeline(folder: Path, config: PipelineConfig, *, quiet: bool = False, e
                 crop_px=config.crop_px, noise_clip=config.noise_clip, smooth_px=config.smooth_px
             ),
             rotations_deg=tuple(360.0 * i / config.rotations for i in range(config.rotations)),
-            read=dataset.read, sources=[dataset.name(i) for i in items],
+            read=dataset.read, sources=[dataset.name(i) for i in items], extras=config.extras,
         )  # fmt: skip
         bank.metadata.update({"dataset": dataset.source})
         bank.save(bank_path)
@@ -385,26 +391,27 @@ def run_pipeline(folder: Path, config: PipelineConfig, *, quiet: bool = False, e
     svm_path = run.path("svm.json")
 
     def svm() -> dict:
-        from sklearn.preprocessing import normalize
-        from sklearn.svm import SVC
+        from retrieval.classification import SVMProtocol, svm_accuracy, svm_accuracy_by_c
 
-        scores = {}
-        for c in (0.1, 1.0, 10.0, 100.0):
-            model = SVC(kernel="poly", degree=2, C=c).fit(
-                normalize(train.descriptors), train.labels
-            )
-            scores[c] = float((model.predict(normalize(valid.descriptors)) == valid.labels).mean())
-        best_c = max(scores, key=scores.get)
-        model = SVC(kernel="poly", degree=2, C=best_c).fit(
-            normalize(train.descriptors), train.labels
+        # morphology extras are on other scales than filter maxima: standardise every column
+        normalisation = "l2+standard" if config.extras else "l2"
+        protocol = SVMProtocol(cs=(0.1, 1.0, 10.0, 100.0), normalisation=normalisation)
+        scores = svm_accuracy_by_c(
+            train.descriptors, train.labels, valid.descriptors, valid.labels, protocol=protocol
         )
-        accuracy = float((model.predict(normalize(test.descriptors)) == test.labels).mean())
+        best_c = max(scores, key=scores.get)
+        accuracy, _ = svm_accuracy(
+            train.descriptors, train.labels, test.descriptors, test.labels, c=best_c,
+            protocol=protocol,
+        )  # fmt: skip
         summary = {
             "kernel": "quadratic",
             "C": best_c,
             "valid_accuracy": scores,
             "test_accuracy": accuracy,
         }
+        if config.extras:
+            summary["normalisation"] = normalisation
         with atomic_write(svm_path, "w") as handle:
             json.dump(summary, handle, indent=1)
         return {"test_accuracy": accuracy}

@@ -8,6 +8,7 @@ from pathlib import Path
 import click
 
 from cli._parsing import parse_number_list
+from cli.configure_cmd import preset_options, resolve_preset
 
 __all__ = ["pipeline"]
 
@@ -18,7 +19,8 @@ __all__ = ["pipeline"]
 @click.option("--out", "out", type=click.Path(file_okay=False, path_type=Path), required=True,
               help="Run folder (created; an existing one with the same settings is continued).")  # fmt: skip
 @click.option("--per-class", type=click.IntRange(min=1), default=None,
-              help="Filters per class (default: 93, or 10 on the synthetic set).")  # fmt: skip
+              help="Filters per class (default: the preset's, or 10 on the synthetic set).")  # fmt: skip
+@preset_options
 @click.option("--bits", default="8,16,24,32,36,48,64,72", show_default=True, help="Code lengths.")
 @click.option("--main-bits", type=int, default=36, show_default=True,
               help="Code length of the archive and the robustness checks.")  # fmt: skip
@@ -60,6 +62,8 @@ def pipeline(
     jobs: int,
     seed: int,
     quiet: bool,
+    preset: str,
+    extras: str | None,
 ) -> None:
     """Configure, describe, train, index, evaluate and report, in one resumable run.
 
@@ -74,16 +78,21 @@ def pipeline(
     if params is not None:
         filter_config = json.loads(params.read_text())
         filter_config = filter_config.get("filter_config", filter_config)
+    recipe = resolve_preset(
+        click.get_current_context(), preset, per_class=per_class, bank_sigmas=bank_sigmas,
+        smooth_px=smooth_px, extras=extras,
+    )  # fmt: skip
+    if per_class is None and dataset == "synthetic":
+        recipe["per_class"] = 10
     config = PipelineConfig(
         dataset=dataset,
-        per_class=per_class or (10 if dataset == "synthetic" else 93),
+        per_class=recipe["per_class"],
         seed=seed,
         filter_config=filter_config,
-        bank_sigmas=tuple(parse_number_list(bank_sigmas, name="bank-sigmas"))
-        if bank_sigmas
-        else (),
+        bank_sigmas=recipe["sigmas"] if len(recipe["sigmas"]) > 1 or bank_sigmas else (),
         noise_clip=noise_clip,
-        smooth_px=smooth_px or None,
+        smooth_px=recipe["smooth_px"],
+        extras=recipe["extras"],
         train_rotations=train_rotations,
         rotations=rotations,
         rotation_draws=rotation_draws,
