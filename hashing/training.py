@@ -38,6 +38,10 @@ class TrainingConfig:
     ``loss="csq"`` pulls every code to a hash centre of its class (central similarity
     quantisation, :func:`hashing.losses.csq_loss`; ``quantisation`` is its lambda; centres from
     :func:`hashing.losses.hash_centres` with ``seed``).
+
+    ``refit=True``: once the validation split has chosen the number of epochs, a new network
+    is trained for that many epochs on training and validation descriptors together, and
+    the last epoch is kept (the usual "choose on validation, then learn from all" protocol).
     """
 
     bits: int = 36
@@ -60,6 +64,7 @@ class TrainingConfig:
     patience: int = 60
     map_k: int = 100
     threshold: Literal["sign", "sweep"] = "sign"
+    refit: bool = False
     seed: int = 0
     device: str = "cpu"
     num_threads: int = 1
@@ -78,6 +83,11 @@ class TrainingConfig:
         ):
             if getattr(self, name) not in allowed:
                 raise ValueError(f"{name} must be one of {allowed}, got {getattr(self, name)!r}")
+        if self.refit and self.threshold == "sweep":
+            raise ValueError(
+                "refit trains on the validation split, which then cannot choose the threshold; "
+                "use threshold='sign' with refit"
+            )
         object.__setattr__(self, "hidden", tuple(int(h) for h in self.hidden))
 
     @property
@@ -202,6 +212,88 @@ def _l1_penalty(network: torch.nn.Module) -> torch.Tensor:
     return sum(p.abs().sum() for name, p in network.named_parameters() if "weight" in name)
 
 
+def _fit(
+    train_x: np.ndarray,
+    train_y: np.ndarray,
+    n_classes: int,
+    config: TrainingConfig,
+    epochs: int,
+    bank_sha256: str,
+    *,
+    history: TrainingHistory | None = None,
+    evaluate: Callable[[HashingModel], float] | None = None,
+    progress: Callable[[dict[str, float]], None] | None = None,
+) -> HashingModel:
+    """Train a new network for at most ``epochs`` epochs and return it as a model.
+
+    With ``evaluate``, every epoch is scored, the best epoch's network is kept and training
+    stops ``config.patience`` epochs after it; without, the last epoch's network is kept.
+    """
+    device = torch.device(config.device)
+    network = HashingNetwork(
+        NetworkConfig(
+            input_dim=train_x.shape[1],
+            bits=config.bits,
+            hidden=config.hidden,
+            dropout=config.dropout,
+            normalisation=config.normalisation,
+        )
+    ).to(device)
+    train_tensor = torch.from_numpy(train_x).to(device)
+    label_tensor = torch.from_numpy(train_y).to(device)
+    network.fit_normalisation(train_tensor)
+    criterion = _criterion(config, n_classes).to(device)
+    classifier = (
+        torch.nn.Linear(config.bits, n_classes).to(device) if config.class_weight > 0 else None
+    )
+    parameters = list(network.parameters())
+    if classifier is not None:
+        parameters += list(classifier.parameters())
+    optimizer_class = torch.optim.RMSprop if config.optimizer == "rmsprop" else torch.optim.Adam
+    optimizer = optimizer_class(parameters, lr=config.lr)
+    schedule = torch.optim.lr_scheduler.StepLR(optimizer, config.step_size, config.gamma)
+    generator = torch.Generator().manual_seed(config.seed)
+    model = HashingModel(network, 0.0, bank_sha256)
+    best_state = copy.deepcopy(network.state_dict())
+    for epoch in range(1, epochs + 1):
+        network.train()
+        order = torch.randperm(len(train_x), generator=generator).to(device)
+        losses = []
+        for begin in range(0, len(order), config.batch_size):
+            batch = order[begin : begin + config.batch_size]
+            if len(batch) < 2:
+                continue
+            outputs = network(train_tensor[batch])
+            loss = criterion(outputs, label_tensor[batch])
+            if classifier is not None:
+                loss = loss + config.class_weight * torch.nn.functional.cross_entropy(
+                    classifier(outputs), label_tensor[batch]
+                )
+            if config.l1:
+                loss = loss + config.l1 * _l1_penalty(network)
+            if config.l2:
+                loss = loss + config.l2 * sum(
+                    p.pow(2).sum() for n, p in network.named_parameters() if "weight" in n
+                )
+            optimizer.zero_grad()
+            loss.backward()
+            optimizer.step()
+            losses.append(float(loss.detach()))
+        schedule.step()
+        if evaluate is None or history is None:
+            continue
+        if history.record(epoch, losses, evaluate(model)):
+            best_state = copy.deepcopy(network.state_dict())
+        if progress is not None:
+            progress(history.last())
+        if history.epochs_since_best >= config.patience:
+            break
+    if evaluate is not None:
+        network.load_state_dict(best_state)
+    network.eval()
+    return model
+
+
 def train_hashing(
     train_descriptors: np.ndarray,
     train_labels: np.ndarray,
@@ -256,73 +348,25 @@ def train_hashing(
         raise ValueError(
             f"training descriptors have {train_x.shape[1]} values, validation {valid_x.shape[1]}"
         )
-    device = torch.device(config.device)
     history = TrainingHistory()
     start_time = time.perf_counter()
+    n_classes = int(max(train_y.max(), valid_y.max())) + 1
     # the network is small: one thread is faster than several fighting over the cores
     with _deterministic(config.seed, config.num_threads):
-        network = HashingNetwork(
-            NetworkConfig(
-                input_dim=train_x.shape[1],
-                bits=config.bits,
-                hidden=config.hidden,
-                dropout=config.dropout,
-                normalisation=config.normalisation,
-            )
-        ).to(device)
-        train_tensor = torch.from_numpy(train_x).to(device)
-        label_tensor = torch.from_numpy(train_y).to(device)
-        network.fit_normalisation(train_tensor)
-        criterion = _criterion(config, int(train_y.max()) + 1).to(device)
-        classifier = (
-            torch.nn.Linear(config.bits, int(train_y.max()) + 1).to(device)
-            if config.class_weight > 0
-            else None
-        )
-        parameters = list(network.parameters())
-        if classifier is not None:
-            parameters += list(classifier.parameters())
-        optimizer_class = torch.optim.RMSprop if config.optimizer == "rmsprop" else torch.optim.Adam
-        optimizer = optimizer_class(parameters, lr=config.lr)
-        schedule = torch.optim.lr_scheduler.StepLR(optimizer, config.step_size, config.gamma)
-        generator = torch.Generator().manual_seed(config.seed)
-        model = HashingModel(network, 0.0, bank_sha256)
-        best_state = copy.deepcopy(network.state_dict())
-        for epoch in range(1, config.epochs + 1):
-            network.train()
-            order = torch.randperm(len(train_x), generator=generator).to(device)
-            losses = []
-            for begin in range(0, len(order), config.batch_size):
-                batch = order[begin : begin + config.batch_size]
-                if len(batch) < 2:
-                    continue
-                outputs = network(train_tensor[batch])
-                loss = criterion(outputs, label_tensor[batch])
-                if classifier is not None:
-                    loss = loss + config.class_weight * torch.nn.functional.cross_entropy(
-                        classifier(outputs), label_tensor[batch]
-                    )
-                if config.l1:
-                    loss = loss + config.l1 * _l1_penalty(network)
-                if config.l2:
-                    loss = loss + config.l2 * sum(
-                        p.pow(2).sum() for n, p in network.named_parameters() if "weight" in n
-                    )
-                optimizer.zero_grad()
-                loss.backward()
-                optimizer.step()
-                losses.append(float(loss.detach()))
-            schedule.step()
-            valid_map = codes_map(
+
+        def evaluate(model: HashingModel) -> float:
+            return codes_map(
                 model.encode(valid_x), valid_y, model.encode(database_x), database_y, config.map_k
             )
-            if history.record(epoch, losses, valid_map):
-                best_state = copy.deepcopy(network.state_dict())
-            if progress is not None:
-                progress(history.last())
-            if history.epochs_since_best >= config.patience:
-                break
-        network.load_state_dict(best_state)
+
+        model = _fit(train_x, train_y, n_classes, config, config.epochs, bank_sha256,
+                     history=history, evaluate=evaluate, progress=progress)  # fmt: skip
+        if config.refit:
+            # the epoch count is chosen; now learn from the validation galaxies too
+            model = _fit(
+                np.concatenate([train_x, valid_x]), np.concatenate([train_y, valid_y]),
+                n_classes, config, max(history.best_epoch, 1), bank_sha256,
+            )  # fmt: skip
         if config.threshold == "sweep":
             valid_real, database_real = model.real_codes(valid_x), model.real_codes(database_x)
             for threshold in np.round(np.arange(-1.0, 1.0001, 0.1), 1):
@@ -335,6 +379,7 @@ def train_hashing(
                 )
             model.threshold = max(history.threshold_sweep, key=history.threshold_sweep.get)
             history.best_valid_map = history.threshold_sweep[model.threshold]
+    network = model.network
     history.seconds = time.perf_counter() - start_time
     model.metadata = {
         "training": config.to_dict(),

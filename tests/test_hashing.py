@@ -218,3 +218,30 @@ def test_training_config_refuses_unknown_choices():
         TrainingConfig(loss="csqq")
     with pytest.raises(ValueError, match="optimizer"):
         TrainingConfig(optimizer="sgd")
+
+
+def test_refit_learns_from_the_validation_split_for_the_chosen_epochs():
+    rng = np.random.default_rng(1)
+    labels = np.repeat([0, 1], 20)
+    descriptors = rng.random((40, 6), dtype=np.float32)
+    descriptors[:, 0] += labels
+    valid = rng.random((10, 6), dtype=np.float32)
+    valid_labels = np.repeat([0, 1], 5)
+    valid[:, 0] += valid_labels
+    base = TrainingConfig(bits=4, epochs=8, patience=8, loss="csq", class_weight=0.0)
+    plain, plain_history = train_hashing(descriptors, labels, valid, valid_labels, config=base)
+    refit, refit_history = train_hashing(
+        descriptors,
+        labels,
+        valid,
+        valid_labels,
+        config=TrainingConfig(**{**base.to_dict(), "refit": True}),
+    )
+    assert refit_history.best_epoch == plain_history.best_epoch  # the same choice of epochs
+    # the refit network standardises with statistics of train + valid, the plain one of train
+    pooled = np.concatenate([descriptors, valid])
+    norms = pooled / np.linalg.norm(pooled, axis=1, keepdims=True)
+    assert np.allclose(refit.network.feature_mean.numpy(), norms.mean(axis=0), atol=1e-5)
+    assert not np.allclose(plain.network.feature_mean.numpy(), norms.mean(axis=0), atol=1e-5)
+    with pytest.raises(ValueError, match="refit"):
+        TrainingConfig(refit=True, threshold="sweep")
