@@ -1,22 +1,23 @@
-"""Benchmark: hashing the authors' COSFIRE descriptors, mAP@100 by code length.
+"""Benchmark: do the hash codes keep what the descriptors know? mAP@100 beside SVM accuracy.
 
-Data: ``COSFIREdescriptor_train_valid.mat`` (the papers' own FIRST selection, 200 values per
-galaxy). The training part trains the network: a stratified 20 % of it is held out as the
-validation split that selects the epoch (and the threshold, with ``--threshold sweep``); nothing
-is tuned on the testing part. The testing part (398 galaxies) are the queries and the whole
-training part (1,180) the database. mAP@100 breaks Hamming ties in a seeded random order.
+    python benchmarks/bench_hashing.py [--reference PATH.mat] [--first NAME=PATH ...]
+        [--bits 16 36 64] [--seeds 0 1 2] [--recipes papers dsh csq] [--json PATH]
 
-    python benchmarks/bench_hashing.py [--reference PATH.mat] [--bits 8 16 24 32 36 48 64 72]
-                                       [--seeds 0 1 2] [--json] [--recipe default|notebook]
+Two data sets, every recipe of :data:`hashing.RECIPES` (``--recipes``), 3 seeds, mean +- sd:
 
-``--recipe notebook`` is the seed notebook's recipe as published (RMSprop lr 0.01, batch 48,
-DSH m = 2k, alpha 1e-5, StepLR 10 / 0.95, L2 normalisation, sign, 2,000 epochs, last epoch
-kept... except that here the best validation epoch is kept); the default recipe is the
-library's ``TrainingConfig()``: Adam 1e-3, L2 + standardisation, DSH plus an auxiliary
-classification loss (weight 20), at most 300 epochs, stopping 60 epochs after the best
-validation mAP@100.
-Target (issue 4): mAP@100 >= 75 at 36 bits (anchor: the notebook recipe gave 67.3), training
-under 60 s per model on a 2-core machine.
+* the authors' shared descriptors (``COSFIREdescriptor_train_valid.mat``, their own FIRST
+  selection, 200 values): a stratified 20 % of the training part is the validation split
+  that chooses the epoch; the testing part (398) are the queries, the whole training part
+  (1,180) the database;
+* FIRST descriptors of this project (``--first NAME=PATH``; PATH is a pipeline run folder with
+  ``{train,valid,test}.npz``, or a prefix of ``PATH.{train,valid,test}.npz``): train chooses
+  nothing but the weights, valid the epoch, test the queries, train the database.
+
+Beside every mAP@100 stands the test accuracy of the SVM of :mod:`retrieval.classification`
+on the same descriptors (C chosen on the same validation split), so a reader sees whether the
+codes lose what the descriptors know. mAP@100 breaks Hamming ties in a seeded random order.
+Nothing is tuned on a test part. Training times are wall seconds on this machine (1 thread
+per model, as the library trains by default).
 """
 
 from __future__ import annotations
@@ -24,90 +25,181 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import sys
 import time
 from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
-import torch
 
-from cosfire.reference_mat import import_reference_mat
-from hashing import TrainingConfig, codes_map, stratified_split, train_hashing
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
 
-DEFAULT_REFERENCE = (
-    Path(__file__).resolve().parents[2]
-    / "shared/data/cosfire-reference/COSFIREdescriptor_train_valid.mat"
-)
+from cosfire.descriptor_file import load_descriptors  # noqa: E402
+from cosfire.reference_mat import import_reference_mat  # noqa: E402
+from hashing import RECIPES, codes_map, stratified_split, train_hashing  # noqa: E402
+from retrieval.classification import SVMProtocol, svm_accuracy, svm_accuracy_by_c  # noqa: E402
 
-RECIPES = {
-    "default": TrainingConfig(),
-    "notebook": TrainingConfig(
-        optimizer="rmsprop",
-        lr=0.01,
-        batch_size=48,
-        epochs=300,
-        step_size=10,
-        gamma=0.95,
-        alpha=1e-5,
-        normalisation="l2",
-        threshold="sign",
-        dropout=0.0,
-        patience=60,
-    ),  # fmt: skip
-}
+DEFAULT_REFERENCE = ROOT.parent / "shared/data/cosfire-reference/COSFIREdescriptor_train_valid.mat"
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--reference", type=Path,
-                        default=Path(os.environ.get("COSFIRE_HASH_REFERENCE", DEFAULT_REFERENCE)))  # fmt: skip
-    parser.add_argument("--bits", type=int, nargs="+", default=[8, 16, 24, 32, 36, 48, 64, 72])
-    parser.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])
-    parser.add_argument("--recipe", choices=sorted(RECIPES), default="default")
-    parser.add_argument("--threads", type=int, default=2)
-    parser.add_argument("--json", action="store_true")
-    args = parser.parse_args()
-    torch.set_num_threads(args.threads)
+def _splits_of(path: Path) -> dict[str, object]:
+    names = ("train", "valid", "test")
+    if path.is_dir():
+        return {split: load_descriptors(path / f"{split}.npz") for split in names}
+    return {split: load_descriptors(f"{path}.{split}.npz") for split in names}
 
-    parts = import_reference_mat(args.reference)
+
+def authors_splits(reference: Path, seed: int) -> dict[str, tuple[np.ndarray, np.ndarray]]:
+    """Return train / valid / test / database arrays of the authors' descriptors."""
+    parts = import_reference_mat(reference)
     train, test = parts["training"], parts["testing"]
+    kept, held = stratified_split(train.labels, 0.2, seed=seed)
+    return {
+        "train": (train.descriptors[kept], train.labels[kept]),
+        "valid": (train.descriptors[held], train.labels[held]),
+        "test": (test.descriptors, test.labels),
+        "database": (train.descriptors, train.labels),
+    }
+
+
+def first_splits(path: Path) -> dict[str, tuple[np.ndarray, np.ndarray]]:
+    """Return train / valid / test / database arrays of FIRST descriptor files."""
+    sets = _splits_of(path)
+    arrays = {split: (s.descriptors, s.labels) for split, s in sets.items()}
+    arrays["database"] = arrays["train"]
+    arrays["extras"] = bool((np.asarray(sets["train"].filter_class) < 0).any())
+    return arrays
+
+
+def svm_test_accuracy(data: dict, normalisation: str) -> dict[str, float]:
+    """Test accuracy of the SVM protocol, C chosen on the validation split."""
+    protocol = SVMProtocol(normalisation=normalisation)
+    valid_by_c = svm_accuracy_by_c(*data["train"], *data["valid"], protocol=protocol)
+    c = max(sorted(valid_by_c), key=valid_by_c.get)
+    accuracy, _ = svm_accuracy(*data["train"], *data["test"], c=c, protocol=protocol)
+    return {"c": c, "valid": valid_by_c[c], "test": accuracy}
+
+
+def hash_once(data: dict, recipe: str, bits: int, seed: int) -> dict[str, float]:
+    """Train one model and score it: validation and test mAP@100, seconds, chosen epoch."""
+    config = replace(RECIPES[recipe], bits=bits, seed=seed)
+    start = time.perf_counter()
+    model, history = train_hashing(
+        *data["train"], *data["valid"], config=config, database=data["database"]
+    )
+    seconds = time.perf_counter() - start
+    database_codes = model.encode(data["database"][0])
+    test_map = codes_map(
+        model.encode(data["test"][0]), data["test"][1], database_codes, data["database"][1],
+        100, seed,
+    )  # fmt: skip
+    return {"valid_map": history.best_valid_map, "test_map": test_map, "seconds": seconds,
+            "epoch": history.best_epoch}  # fmt: skip
+
+
+def _summary(values: list[float]) -> dict[str, float]:
+    array = np.asarray(values, dtype=np.float64)
+    return {"mean": float(array.mean()), "sd": float(array.std(ddof=1)) if array.size > 1 else 0.0}
+
+
+def bench_dataset(name: str, loader, args) -> dict:
+    """Every recipe and code length on one data set (the loader takes a seed)."""
+    by_seed = {seed: loader(seed) for seed in args.seeds}
+    normalisation = "l2+standard" if by_seed[args.seeds[0]].get("extras") else "l2"
+    svm = [svm_test_accuracy(by_seed[seed], normalisation) for seed in args.seeds]
     rows = []
-    for bits in args.bits:
-        maps, seconds = [], []
-        for seed in args.seeds:
-            kept, held = stratified_split(train.labels, 0.2, seed=seed)
-            config = replace(RECIPES[args.recipe], bits=bits, seed=seed)
-            start = time.perf_counter()
-            model, history = train_hashing(
-                train.descriptors[kept], train.labels[kept],
-                train.descriptors[held], train.labels[held], config=config,
-            )  # fmt: skip
-            seconds.append(time.perf_counter() - start)
-            maps.append(
-                codes_map(
-                    model.encode(test.descriptors),
-                    test.labels,
-                    model.encode(train.descriptors),
-                    train.labels,
-                    100,
-                    seed,
-                )  # fmt: skip
-            )
-        rows.append(
-            {
+    for recipe in args.recipes:
+        for bits in args.bits:
+            runs = [hash_once(by_seed[seed], recipe, bits, seed) for seed in args.seeds]
+            row = {
+                "recipe": recipe,
                 "bits": bits,
-                "map_at_100_mean": float(np.mean(maps)),
-                "map_at_100_std": float(np.std(maps)),
-                "maps": maps,
-                "train_seconds_mean": float(np.mean(seconds)),
-            }  # fmt: skip
-        )
-        if not args.json:
-            print(f"{bits:4d} bits  mAP@100 {100 * np.mean(maps):5.1f} +- {100 * np.std(maps):4.1f}"
-                  f"  (seeds {', '.join(f'{100 * m:.1f}' for m in maps)})  train {np.mean(seconds):5.1f} s",
-                  flush=True)  # fmt: skip
-    if args.json:
-        print(json.dumps({"recipe": args.recipe, "seeds": args.seeds, "rows": rows}, indent=2))
+                "runs": runs,
+                "test_map": _summary([r["test_map"] for r in runs]),
+                "valid_map": _summary([r["valid_map"] for r in runs]),
+                "seconds": _summary([r["seconds"] for r in runs]),
+            }
+            rows.append(row)
+            print(
+                f"{name} {recipe:7s} {bits:3d} bits: mAP@100 {100 * row['test_map']['mean']:.1f} "
+                f"+- {100 * row['test_map']['sd']:.1f} (valid {100 * row['valid_map']['mean']:.1f})"
+                f", {row['seconds']['mean']:.0f} s",
+                file=sys.stderr,
+                flush=True,
+            )
+    return {
+        "name": name,
+        "svm": {
+            "normalisation": normalisation,
+            "test": _summary([s["test"] for s in svm]),
+            "runs": svm,
+        },  # fmt: skip
+        "rows": rows,
+    }
+
+
+def _pct(summary: dict[str, float]) -> str:
+    return f"{100 * summary['mean']:.1f} +- {100 * summary['sd']:.1f}"
+
+
+def report_section(results: dict) -> str:
+    """Return the markdown section of the FIRST report for these results."""
+    seeds = len(results["seeds"])
+    lines = [
+        "## Do the codes keep what the descriptors know?",
+        "",
+        "Regenerate with `python benchmarks/bench_hashing.py --first NAME=PATH ... --json PATH`. "
+        f"mAP@100 of the test queries against the database (mean +- sd over {seeds} seeds), "
+        "beside the test accuracy of the SVM on the same descriptors (C chosen on the "
+        "validation split). Recipes (`hashing.RECIPES`, `--recipe` of `train` and `pipeline`): "
+        + "; ".join(f"*{name}*: {text}" for name, text in results["recipe_notes"].items())
+        + ". Train seconds: one model, one thread, this machine.",
+        "",
+        "| descriptors | SVM test accuracy | recipe | bits | mAP@100 | valid mAP@100 | train s |",
+        "| --- | --- | --- | --- | --- | --- | --- |",
+    ]
+    for dataset in results["datasets"]:
+        svm = _pct(dataset["svm"]["test"])
+        for row in dataset["rows"]:
+            lines.append(
+                f"| {dataset['name']} | {svm} | {row['recipe']} | {row['bits']} "
+                f"| **{_pct(row['test_map'])}** | {_pct(row['valid_map'])} "
+                f"| {row['seconds']['mean']:.0f} |"
+            )
+    lines.append("")
+    return "\n".join(lines)
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    reference_default = Path(os.environ.get("COSFIRE_HASH_REFERENCE", DEFAULT_REFERENCE))
+    parser.add_argument("--reference", type=Path, default=reference_default)
+    parser.add_argument("--no-reference", action="store_true", help="Skip the authors' file.")
+    parser.add_argument("--first", action="append", default=[], metavar="NAME=PATH")
+    parser.add_argument("--bits", type=int, nargs="+", default=[16, 36, 64])
+    parser.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])
+    parser.add_argument("--recipes", nargs="+", default=list(RECIPES), choices=list(RECIPES))
+    parser.add_argument("--json", type=Path, default=None)
+    args = parser.parse_args(argv)
+
+    datasets = []
+    if not args.no_reference:
+        datasets.append(bench_dataset("authors' descriptors (their FIRST selection)",
+                                      lambda seed: authors_splits(args.reference, seed), args))  # fmt: skip
+    for spec in args.first:
+        name, _, path = spec.partition("=")
+        arrays = first_splits(Path(path))
+        datasets.append(bench_dataset(f"FIRST, {name}", lambda seed, a=arrays: a, args))
+    results = {
+        "seeds": args.seeds,
+        "recipe_notes": {name: RECIPES[name].summary() for name in args.recipes},
+        "datasets": datasets,
+    }
+    if args.json is not None:
+        args.json.parent.mkdir(parents=True, exist_ok=True)
+        args.json.write_text(json.dumps(results, indent=1))
+    print(report_section(results))
 
 
 if __name__ == "__main__":

@@ -15,6 +15,7 @@ from hashing.losses import DSHLoss, TripletLoss, dsh_loss, triplet_loss
 from hashing.model import MODEL_FORMAT_VERSION, HashingModel, load_model
 from hashing.network import HashingNetwork, NetworkConfig
 from hashing.training import (
+    RECIPES,
     TrainingConfig,
     TrainingHistory,
     codes_map,
@@ -23,6 +24,7 @@ from hashing.training import (
 )
 
 __all__ = [
+    "RECIPES",
     "MODEL_FORMAT_VERSION",
     "DSHLoss",
     "HashingModel",

@@ -17,7 +17,14 @@ from hashing.model import HashingModel
 from hashing.network import HashingNetwork, NetworkConfig, Normalisation
 from retrieval.metrics import average_precision_at_k, distance_matrix, relevance
 
-__all__ = ["TrainingConfig", "TrainingHistory", "codes_map", "stratified_split", "train_hashing"]
+__all__ = [
+    "RECIPES",
+    "TrainingConfig",
+    "TrainingHistory",
+    "codes_map",
+    "stratified_split",
+    "train_hashing",
+]
 
 
 @dataclass(frozen=True)
@@ -103,6 +110,36 @@ class TrainingConfig:
         spec["hidden"] = list(self.hidden)
         return spec
 
+    def summary(self) -> str:
+        """Return a one-line description of the recipe (loss, optimiser, selection).
+
+        Examples
+        --------
+        >>> RECIPES["papers"].summary()
+        'DSH, rmsprop lr 0.01, batch 48, l2 input, epoch chosen on valid'
+        """
+        parts = [self.loss.upper()]
+        if self.class_weight > 0:
+            parts[0] += f" + class loss (weight {self.class_weight:g})"
+        parts.append(f"{self.optimizer} lr {self.lr:g}, batch {self.batch_size}")
+        parts.append(f"{self.normalisation} input")
+        if self.hidden != (300, 200):
+            parts.append("hidden " + "-".join(str(h) for h in self.hidden))
+        parts.append(
+            "epoch count chosen on valid, then retrained on train + valid"
+            if self.refit
+            else "epoch chosen on valid"
+        )
+        return ", ".join(parts)
+
+
+#: Named training recipes. ``"papers"``: the radio papers' notebook (DSH, RMSprop 0.01, batch
+#: 48, L2 input, no class loss); ``"dsh"``: DSH with an auxiliary class loss, Adam 1e-3,
+#: L2 + standardised input (the library default until hash centres measured better);
+#: ``"csq"``: class hash centres, the epoch count chosen on valid, then retrained on train +
+#: valid. Numbers: ``benchmarks/bench_hashing.py``.
+RECIPES: dict[str, TrainingConfig] = {}
+
 
 @dataclass
 class TrainingHistory:
@@ -141,6 +178,17 @@ class TrainingHistory:
         spec = asdict(self)
         spec["threshold_sweep"] = {str(k): v for k, v in self.threshold_sweep.items()}
         return spec
+
+
+RECIPES.update(
+    {
+        "papers": TrainingConfig(
+            optimizer="rmsprop", lr=0.01, batch_size=48, normalisation="l2", class_weight=0.0
+        ),
+        "dsh": TrainingConfig(),
+        "csq": TrainingConfig(loss="csq", class_weight=0.0, refit=True),
+    }
+)
 
 
 def codes_map(
