@@ -201,7 +201,7 @@ def _describe_chunk(
     failed: list[tuple[int, str]] = []
     for row, item in enumerate(items):
         try:
-            image = read(item) if read is not None else item
+            image = read(item) if read is not None else _read_path_or_array(item)
             prepared = prepare_image(bank, image, name=f"'{_item_name(item)}'")
         except (ValueError, OSError) as error:
             if on_error == "raise":
@@ -211,6 +211,15 @@ def _describe_chunk(
             continue
         rows[row] = _values(bank, prepared)
     return rows, failed
+
+
+def _read_path_or_array(item: Any) -> np.ndarray:
+    """Return ``item`` itself, or the image file it names (a str or path)."""
+    if isinstance(item, (str, os.PathLike)):
+        from cosfire.images import load_image
+
+        return load_image(item)
+    return item
 
 
 def _chunk_key(bank_sha256: str, items: Sequence[Any]) -> str:
@@ -339,10 +348,11 @@ def describe(
     ----------
     bank : FilterBank
     images : sequence
-        2-D arrays, or items that ``read`` turns into arrays (paths, dataset items); reading
-        happens in the workers, so only the items travel between processes.
+        2-D arrays, image file paths (PNG, JPEG, FITS: :func:`cosfire.images.load_image`), or
+        items that ``read`` turns into arrays (dataset items); reading happens in the
+        workers, so only the items travel between processes.
     read : callable, optional
-        Loader for the items of ``images``.
+        Loader for the items of ``images`` (default: paths are loaded, arrays used as given).
     n_jobs : int
         Parallel workers (joblib semantics: -1 = all cores).
     backend : str
