@@ -6,6 +6,7 @@ import numpy as np
 from PIL import Image
 
 import cosfire
+from cosfire.images import load_image
 
 
 def test_describe_reads_paths_without_a_reader(tmp_path):
@@ -22,6 +23,6 @@ def test_describe_reads_paths_without_a_reader(tmp_path):
         config=cosfire.FilterConfig(sigma=2.0, rhos=(0, 4)),
     )
     from_paths = cosfire.describe(bank, [str(paths[0]), paths[1]])
-    from_arrays = cosfire.describe(bank, [cosfire.images.load_image(p) for p in paths])
+    from_arrays = cosfire.describe(bank, [load_image(p) for p in paths])
     assert from_paths.shape == (2, 1) and from_paths[0, 0] > 0
     assert np.allclose(from_paths, from_arrays)
