@@ -79,8 +79,7 @@ def _explain_filters(run_folder: Path, count_per_class: int = 1) -> list[Path]:
             except (OSError, ValueError):
                 continue
             path = run_folder / f"filter-{name}-{number}.png"
-            figure = explain(bank_filter, prototype, rotations=bank.rotations_deg, path=path)
-            _pyplot().close(figure)
+            explain(bank_filter, prototype, rotations=bank.rotations_deg, path=path)
             written.append(path)
     return written
 

@@ -75,14 +75,13 @@ def explain(
     >>> len(figure.axes)
     4
     """
-    import matplotlib
-
-    matplotlib.use("Agg", force=False)
-    import matplotlib.pyplot as plt
+    from matplotlib.figure import Figure
 
     target = prototype if image is None else image
     response = apply(cosfire_filter, target, rotations=rotations)
-    figure, axes = plt.subplots(1, 3, figsize=(11, 3.8), constrained_layout=True)
+    # a Figure of its own, outside pyplot: no global backend or figure registry is touched
+    figure = Figure(figsize=(11, 3.8), layout="constrained")
+    axes = figure.subplots(1, 3)
     _draw_tuples(axes[0], cosfire_filter, prototype)
     top = float(response.max())
     shown = axes[1].imshow(response, cmap="magma", origin="upper", vmin=0, vmax=max(top, 1e-12))

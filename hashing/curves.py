@@ -15,12 +15,10 @@ def plot_training_curves(
     history: TrainingHistory, path: str | os.PathLike[str], *, title: str = ""
 ) -> Path:
     """Write a PNG with the training loss and the validation mAP per epoch; return its path."""
-    import matplotlib
+    from matplotlib.figure import Figure
 
-    matplotlib.use("Agg", force=False)
-    import matplotlib.pyplot as plt
-
-    figure, loss_axis = plt.subplots(figsize=(7, 4), constrained_layout=True)
+    figure = Figure(figsize=(7, 4), layout="constrained")  # outside pyplot: no global state
+    loss_axis = figure.subplots()
     loss_axis.plot(history.epochs, history.train_loss, color="tab:blue", lw=1)
     loss_axis.set_xlabel("epoch")
     loss_axis.set_ylabel("training loss", color="tab:blue")
@@ -35,5 +33,4 @@ def plot_training_curves(
     target = Path(path)
     with atomic_write(target, "wb") as handle:
         figure.savefig(handle, format="png", dpi=100)
-    plt.close(figure)
     return target
