@@ -242,8 +242,13 @@ def _progress_bar(total: int, label: str, quiet: bool):
 
 def run_pipeline(folder: Path, config: PipelineConfig, *, quiet: bool = False, echo=print) -> dict:
     """Run (or continue) the whole pipeline in ``folder``; return the collected results."""
-    import torch
+    from hashing.training import torch_threads
 
+    with torch_threads(max(1, config.jobs)):
+        return _run_pipeline(folder, config, quiet=quiet, echo=echo)
+
+
+def _run_pipeline(folder: Path, config: PipelineConfig, *, quiet: bool, echo) -> dict:
     from cosfire.bank import configure_bank, load_bank
     from cosfire.datasets import open_dataset
     from cosfire.descriptor_file import load_descriptors
@@ -253,7 +258,6 @@ def run_pipeline(folder: Path, config: PipelineConfig, *, quiet: bool = False, e
     from retrieval.codes import pack_codes
     from retrieval.metrics import hamming_distances, retrieval_report
 
-    torch.set_num_threads(max(1, config.jobs))
     run = PipelineRun(folder, config, echo)
     dataset = open_dataset(config.dataset)
     for split in ("train", "valid", "test"):

@@ -20,6 +20,7 @@ from hashing.training import (
     TrainingHistory,
     codes_map,
     stratified_split,
+    torch_threads,
     train_hashing,
 )
 
@@ -37,6 +38,7 @@ __all__ = [
     "dsh_loss",
     "load_model",
     "stratified_split",
+    "torch_threads",
     "train_hashing",
     "triplet_loss",
 ]

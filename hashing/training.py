@@ -23,6 +23,7 @@ __all__ = [
     "TrainingHistory",
     "codes_map",
     "stratified_split",
+    "torch_threads",
     "train_hashing",
 ]
 
@@ -226,6 +227,27 @@ def stratified_split(
         count = min(members.size - 1, max(1, round(fraction * members.size)))
         held_mask[rng.choice(members, size=max(count, 0), replace=False)] = True
     return np.flatnonzero(~held_mask), np.flatnonzero(held_mask)
+
+
+@contextlib.contextmanager
+def torch_threads(count: int) -> Iterator[None]:
+    """Run the block with ``count`` torch CPU threads and restore the previous count after.
+
+    Examples
+    --------
+    >>> before = torch.get_num_threads()
+    >>> with torch_threads(1):
+    ...     torch.get_num_threads()
+    1
+    >>> torch.get_num_threads() == before
+    True
+    """
+    previous = torch.get_num_threads()
+    torch.set_num_threads(max(1, int(count)))
+    try:
+        yield
+    finally:
+        torch.set_num_threads(previous)
 
 
 @contextlib.contextmanager
