@@ -68,10 +68,10 @@ def anomalies(
             param_hint="--neighbors",
         )
     config = AnomalyConfig(
-        method=method,
-        features=features,
+        method=method,  # type: ignore[arg-type]  (click.Choice checked it)
+        features=features,  # type: ignore[arg-type]
         n_neighbors=n_neighbors,
-        seed=seed,  # type: ignore[arg-type]
+        seed=seed,
     )
     names, labels, query_features = None, None, None
     if queries:
