@@ -3,7 +3,8 @@
 Data: the FIRST set (``COSFIRE_HASH_DATA``) and its descriptors in ``runs/desc`` for two banks,
 the papers' settings (``papers``) and the mixed-scale bank with 1 px smoothing (``mixed``).
 Three detectors (:mod:`retrieval.anomalies`): LOF on descriptors, LOF on 36-bit
-codes (Hamming), and an isolation forest (200 trees) on the descriptors.
+codes (Hamming), and an isolation forest (200 trees) on the descriptors; and LOF with the
+library's defaults (``AnomalyConfig()``, what ``cosfire-hash anomalies`` runs).
 
 (a) Leave one class out: the detector is fitted on the training galaxies of three classes and
     scores the 200 test galaxies of all four; the held-out class (50) is the anomaly. ROC AUC
@@ -49,6 +50,7 @@ from retrieval.anomalies import AnomalyConfig, anomaly_scores, rank_by_score
 ROOT = Path(__file__).resolve().parents[1]
 BANKS = ("papers", "mixed")
 DETECTORS = {
+    "lof-defaults": AnomalyConfig(),  # what `cosfire-hash anomalies` does unless told otherwise
     "lof-descriptors": AnomalyConfig(method="lof", features="descriptors"),
     "lof-codes": AnomalyConfig(method="lof", features="codes"),
     "iforest-descriptors": AnomalyConfig(method="iforest", features="descriptors"),
@@ -217,7 +219,7 @@ def run_bank(bank_name: str, dataset, args) -> dict:
     result: dict = {"selection": {}, "leave_one_class_out": {}, "injected": {}, "settings": {}}
     for name, config in DETECTORS.items():
         models = loo_models if config.features == "codes" else None
-        if config.method == "lof":
+        if config.method == "lof" and name != "lof-defaults":
             config, grid = select_on_valid(train, valid, config, models)
             result["selection"][name] = grid
         result["settings"][name] = config.to_dict()
