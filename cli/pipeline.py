@@ -85,7 +85,10 @@ class PipelineConfig:
             raise ValueError(f"--main-bits {self.main_bits} must be one of --bits {self.bits}")
 
     def to_dict(self) -> dict[str, Any]:
+        """Return the run's identity as JSON-able settings (execution options such as
+        ``jobs`` are left out: they do not change the results)."""
         spec = asdict(self)
+        del spec["jobs"]
         spec["bits"] = list(self.bits)
         spec["noise_levels"] = list(self.noise_levels)
         if self.bank_sigmas:
@@ -169,6 +172,7 @@ class PipelineRun:
         wanted = {"format_version": RUN_FORMAT_VERSION, "config": config.to_dict()}
         if settings.exists():
             recorded = json.loads(settings.read_text())
+            recorded.get("config", {}).pop("jobs", None)  # runs written before jobs left it
             if recorded != wanted:
                 raise ValueError(
                     f"{folder} holds a run with other settings; use another --out folder (or "

@@ -6,6 +6,7 @@ import json
 from pathlib import Path
 
 import numpy as np
+import pytest
 from click.testing import CliRunner
 
 from cli.main import main
@@ -112,3 +113,20 @@ def test_rotated_training_copies_are_described_once_and_used(tmp_path: Path) -> 
     assert marker["training_rows"] == 2 * len(train["labels"])  # the copies went into training
     second = CliRunner().invoke(main, arguments, catch_exceptions=False)
     assert second.exit_code == 0 and "[describe-train-rotated0]" not in second.output
+
+
+def test_jobs_is_not_part_of_a_run_identity(tmp_path):
+    import json
+
+    from cli.pipeline import PipelineConfig, PipelineRun
+
+    folder = tmp_path / "run"
+    PipelineRun(folder, PipelineConfig(jobs=2))
+    PipelineRun(folder, PipelineConfig(jobs=1))  # resuming with other workers is allowed
+    recorded = json.loads((folder / "run.json").read_text())
+    assert "jobs" not in recorded["config"]
+    recorded["config"]["jobs"] = 2  # a run folder written before jobs left the identity
+    (folder / "run.json").write_text(json.dumps(recorded))
+    PipelineRun(folder, PipelineConfig(jobs=1))
+    with pytest.raises(ValueError, match="other settings"):
+        PipelineRun(folder, PipelineConfig(seed=1))
