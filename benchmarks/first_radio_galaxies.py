@@ -13,6 +13,13 @@ descriptor file, ``../shared/data/cosfire-reference`` by default) adds a compari
 descriptors with the authors' own under one SVM protocol. Two more runs (``EXTRA_RUNS``: a
 mixed-scale bank, ``--bank-sigmas 2,3,5``, without and with ``--smooth-px 1``) are set beside the
 papers' settings, with the galaxy sizes that motivate them; ``--no-extra-runs`` leaves them out.
+
+Sections from other benchmarks' JSON files (``--section KIND=PATH``, KIND one of
+``ablation`` (bench_descriptor_ablation.py), ``hashing`` (bench_hashing.py), ``cnn``
+(bench_cnn.py --backbone compact), ``anomalies`` (bench_anomalies.py)) are rendered by those
+scripts' ``report_section`` and placed between markers. ``--sections-only`` rewrites just those
+marked sections in the existing markdown, leaving the pipeline-derived text as it was
+generated (for a machine where the pipeline runs are not at hand).
 """
 
 from __future__ import annotations
@@ -46,6 +53,43 @@ REFERENCE = (
     / "shared/data/cosfire-reference/COSFIREdescriptor_train_valid.mat"
 )
 SVM_C = (1.0, 10.0, 100.0, 1e3, 1e4)
+#: section kind -> (benchmark script beside this file, its heading in the old report if any)
+SECTIONS = {
+    "ablation": "bench_descriptor_ablation",
+    "hashing": "bench_hashing",
+    "cnn": "bench_cnn",
+    "anomalies": "bench_anomalies",
+}
+
+
+def section_text(kind: str, path: Path) -> str:
+    """Render one section from a benchmark's JSON with that benchmark's report_section."""
+    import importlib
+
+    sys.path.insert(0, str(Path(__file__).resolve().parent))
+    module = importlib.import_module(SECTIONS[kind])
+    body = module.report_section(json.loads(path.read_text())).strip()
+    return f"<!-- section:{kind} -->\n{body}\n<!-- /section:{kind} -->"
+
+
+def splice_sections(markdown: str, sections: dict[str, str]) -> str:
+    """Replace (or append) the marked sections of ``markdown``."""
+    for kind, text in sections.items():
+        start, end = f"<!-- section:{kind} -->", f"<!-- /section:{kind} -->"
+        if start in markdown and end in markdown:
+            before, rest = markdown.split(start, 1)
+            after = rest.split(end, 1)[1]
+            markdown = before + text + after
+        else:
+            if kind == "cnn" and "## Against CNN baselines" in markdown:
+                # the reduced-schedule rows that the compact CNN's section replaces
+                before, rest = markdown.split("## Against CNN baselines", 1)
+                following = rest.find("\n## ")
+                markdown = (
+                    before.rstrip() + "\n\n" + (rest[following + 1 :] if following >= 0 else "")
+                )
+            markdown = markdown.rstrip() + "\n\n" + text + "\n"
+    return markdown
 
 
 def row(cells: list) -> str:
@@ -477,7 +521,21 @@ def main() -> None:
     parser.add_argument("--no-extra-runs", action="store_true",
                         help="leave out the runs of the scale-aware banks")  # fmt: skip
     parser.add_argument("--skip-pipeline", action="store_true")
+    parser.add_argument("--section", action="append", default=[], metavar="KIND=PATH",
+                        help=f"a section from a benchmark's JSON; KIND in {', '.join(SECTIONS)}")  # fmt: skip
+    parser.add_argument("--sections-only", action="store_true",
+                        help="rewrite only the --section parts of the existing report")  # fmt: skip
     args = parser.parse_args()
+    sections = {}
+    for spec in args.section:
+        kind, _, path = spec.partition("=")
+        if kind not in SECTIONS or not path:
+            parser.error(f"--section {spec!r}: give KIND=PATH with KIND in {', '.join(SECTIONS)}")
+        sections[kind] = section_text(kind, Path(path))
+    if args.sections_only:
+        OUTPUT.write_text(splice_sections(OUTPUT.read_text(), sections))
+        print(f"wrote {OUTPUT} (sections {', '.join(sections)})")
+        return
     # the extra runs sit beside --run (runs/first-mixed, ... next to runs/first)
     extra_runs = [] if args.no_extra_runs else [
         (args.run.parent / name, label, options) for name, label, options in EXTRA_RUNS
@@ -494,7 +552,7 @@ def main() -> None:
             print(f"left out {folder}: no finished run with rotated queries there", file=sys.stderr)
     cnn = json.loads(args.cnn_json.read_text()) if args.cnn_json else None
     tune = json.loads((args.tune / "tune.json").read_text()) if args.tune else None
-    OUTPUT.write_text(render(args.run, cnn, tune, args.reference, extra))
+    OUTPUT.write_text(splice_sections(render(args.run, cnn, tune, args.reference, extra), sections))
     print(f"wrote {OUTPUT}")
 
 
