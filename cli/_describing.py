@@ -26,12 +26,14 @@ def describe_to_file(
     chunk_size: int = 32,
     on_error: str = "raise",
     progress: Callable[[int], None] | None = None,
+    angles: bool = False,
 ):
     """Describe ``items`` and write ``output`` without holding all rows in memory.
 
     Finished chunks are kept in ``<output>.partial/`` until the file is written, so a run that
     is interrupted and started again resumes. Inputs that fail (``on_error="skip"``) are left
-    out of the file and listed with their reasons in ``<output stem>.skipped.tsv``.
+    out of the file and listed with their reasons in ``<output stem>.skipped.tsv``. With
+    ``angles`` the file also holds ``angles_deg``: the rotation of every filter's maximum.
     Returns the :class:`~cosfire.descriptor.DescribeReport`.
     """
     from cosfire.descriptor import describe_report
@@ -41,22 +43,24 @@ def describe_to_file(
     report = describe_report(
         bank, items, read=read, n_jobs=n_jobs, backend=backend, chunk_size=chunk_size,
         progress=progress, on_error=on_error, checkpoint=checkpoint, in_memory=False,
+        angles=angles,
     )  # fmt: skip
     keep = report.ok
     failed_rows = {index for index, _ in report.failed}
 
-    def kept_blocks():
+    def kept_blocks(blocks):
         start = 0
-        for block in report.blocks():
+        for block in blocks:
             rows = [r for r in range(len(block)) if start + r not in failed_rows]
             yield block if len(rows) == len(block) else block[rows]
             start += len(block)
 
     write_descriptor_blocks(
-        output, kept_blocks(), n_images=int(keep.sum()), n_filters=bank.n_values,
+        output, kept_blocks(report.blocks()), n_images=int(keep.sum()), n_filters=bank.n_values,
         labels=[label for label, k in zip(labels, keep, strict=True) if k], class_names=class_names,
         paths=[name for name, k in zip(names, keep, strict=True) if k], bank_sha256=bank.sha256,
         filter_class=bank.column_class, filter_index=bank.column_index,
+        angle_blocks=kept_blocks(report.angle_blocks()) if angles else None,
     )  # fmt: skip
     shutil.rmtree(checkpoint, ignore_errors=True)
     if report.failed:

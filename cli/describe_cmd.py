@@ -91,6 +91,9 @@ def resolve_inputs(inputs: tuple[str, ...], split: str | None):
 )
 @click.option("--chunk-size", type=click.IntRange(min=1), default=32, show_default=True,
               help="Images per task and per checkpoint.")  # fmt: skip
+@click.option("--angles/--no-angles", default=True, show_default=True,
+              help="Also keep the rotation at which every filter responded (for the angle of "
+                   "matches in `cosfire-hash search`).")  # fmt: skip
 @click.option("--quiet", is_flag=True, help="No progress bar.")
 def describe(
     bank_path: Path,
@@ -101,6 +104,7 @@ def describe(
     backend: str,
     on_error: str,
     chunk_size: int,
+    angles: bool,
     quiet: bool,
 ) -> None:
     """Describe INPUT images with the bank's filters and write a descriptor file.
@@ -124,6 +128,7 @@ def describe(
             bank, items, read=read, names=paths, labels=labels, class_names=class_names,
             output=output, n_jobs=jobs, backend=backend, chunk_size=chunk_size,
             on_error="skip" if on_error == "skip" else "raise", progress=bar.update,
+            angles=angles,
         )  # fmt: skip
     if report.resumed:
         click.echo(f"resumed {report.resumed} images from an earlier interrupted run")

@@ -33,7 +33,9 @@ def index(
 ) -> None:
     """Hash DESCRIPTORS with the model and write a searchable archive of them.
 
-    The archive keeps the descriptors beside the codes (for `cosfire-hash anomalies`).
+    The archive keeps the descriptors beside the codes (for `cosfire-hash anomalies`), and the
+    angles of the filters' maxima when the descriptor file has them (for the angle of a match
+    in `cosfire-hash search`).
 
     For a CNN model, give --dataset/--split instead: the images are hashed directly.
     """
@@ -50,17 +52,18 @@ def index(
                 "a CNN model indexes images: give --dataset (and --split), no bank"
             )
         encoded, class_names, labels = encode_dataset_split(dataset, split, None, model)
-        codes, paths, bank_record, extra, descriptors = (
+        codes, paths, bank_record, extra, descriptors, angles = (
             encoded.codes,
             encoded.names,
             ("", ""),
             {"dataset": dataset, "split": split},
             None,
+            None,
         )
     else:
         if bank_path is None or descriptors_path is None:
             raise click.UsageError("give --bank and DESCRIPTORS.npz (from `cosfire-hash describe`)")
-        codes, paths, class_names, labels, descriptors = _cosfire_codes(
+        codes, paths, class_names, labels, descriptors, angles = _cosfire_codes(
             bank_path, model, model_path, descriptors_path
         )
         bank_record = (str(bank_path.resolve()), file_sha256(bank_path))
@@ -78,6 +81,7 @@ def index(
         model_sha256=file_sha256(model_path),
         extra=extra,
         descriptors=descriptors,
+        angles_deg=angles,
     )
     save_archive(archive, output)
     distinct = len({row.tobytes() for row in codes})
@@ -103,5 +107,13 @@ def _cosfire_codes(bank_path: Path, model, model_path: Path, descriptors_path: P
             f"{model_path} was trained on descriptors of another filter bank than {bank_path}"
         )
     codes = model.encode(described.descriptors)
-    # stored beside the codes: `cosfire-hash anomalies` ranks the items by their descriptors
-    return codes, described.paths, described.class_names, described.labels, described.descriptors
+    # stored beside the codes: `cosfire-hash anomalies` ranks the items by their descriptors,
+    # `cosfire-hash search` turns the angles into the rotation of a match
+    return (
+        codes,
+        described.paths,
+        described.class_names,
+        described.labels,
+        described.descriptors,
+        described.angles_deg,
+    )

@@ -69,11 +69,15 @@ def filter_maxima(
     tuple_fx: np.ndarray,
     filter_wrap: np.ndarray,
     out: np.ndarray,
+    out_where: np.ndarray,
 ) -> None:  # pragma: no cover - compiled; checked against the dense path in the tests
     """Write into ``out[f]`` the maximum over pixels, variants and rotations of filter f.
 
     Array meanings are those of :class:`cosfire.plan.ApplicationPlan` and
     :class:`cosfire.plan.ResponseMaps`; the result equals ``response_maps(...).max((1, 2))``.
+    ``out_where[f]`` (int64, 4 columns) receives where that maximum was first reached:
+    variant, rotation index, row and column of the filter's centre (all -1 where the filter
+    does not respond). Recording it costs a few stores per improvement of the maximum.
     """
     height = log_maps.shape[1]
     width = log_maps.shape[2]
@@ -84,6 +88,10 @@ def filter_maxima(
         n_parts = tuple_start[f + 1] - first
         wrap = filter_wrap[f]
         best = -np.inf
+        out_where[f, 0] = -1
+        out_where[f, 1] = -1
+        out_where[f, 2] = -1
+        out_where[f, 3] = -1
         counts = np.empty(n_parts, dtype=np.int64)
         bound = np.empty(n_parts + 1, dtype=np.float64)
         for v in range(n_variants):
@@ -189,4 +197,8 @@ def filter_maxima(
                             break
                     if alive and value > best:
                         best = value
+                        out_where[f, 0] = v
+                        out_where[f, 1] = r
+                        out_where[f, 2] = y
+                        out_where[f, 3] = x
         out[f] = np.exp(best) if best > -np.inf else 0.0

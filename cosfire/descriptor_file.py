@@ -12,8 +12,15 @@ paths          str (n,)           where each row came from (file path or zip mem
 bank_sha256    str ()             SHA-256 of the filter bank JSON ("" if unknown)
 filter_class   int64 (F,)         class index of the prototype of each column (-1 unknown)
 filter_index   int64 (F,)         index of the filter within its class
+angles_deg     float32 (n, F)     optional: rotation (degrees, counter-clockwise) at
+                                  which each filter reached its maximum; NaN where it
+                                  did not respond (and for ``extras`` columns)
 format_version int64 ()           this layout's version
 ============== ================== ===================================================
+
+``angles_deg`` is an optional member: files without it (all files written before it existed)
+load with ``angles_deg=None``, and readers that do not know it ignore it, so the format
+version stays 1.
 """
 
 from __future__ import annotations
@@ -56,6 +63,9 @@ class DescriptorSet:
     filter_class, filter_index : ndarray of int64, shape (F,)
         For every column, the class of the filter's prototype and its index within that class,
         so a bank can be cut to fewer filters per class.
+    angles_deg : ndarray of float32, shape (n, F), optional
+        Rotation (degrees) at which each filter reached its maximum on each image, NaN where
+        it did not respond (:mod:`cosfire.orientation`); None when not kept.
 
     Examples
     --------
@@ -72,6 +82,7 @@ class DescriptorSet:
     bank_sha256: str = ""
     filter_class: np.ndarray = field(default=None)  # type: ignore[assignment]
     filter_index: np.ndarray = field(default=None)  # type: ignore[assignment]
+    angles_deg: np.ndarray | None = None
 
     def __post_init__(self) -> None:
         descriptors = self.descriptors
@@ -102,6 +113,15 @@ class DescriptorSet:
         )
         if filter_class.shape != (n_filters,) or filter_index.shape != (n_filters,):
             raise ValueError("filter_class and filter_index need one entry per descriptor column")
+        if self.angles_deg is not None:
+            angles = self.angles_deg
+            if not (isinstance(angles, np.ndarray) and angles.dtype == np.float32):
+                angles = np.asarray(angles, dtype=np.float32)
+            if angles.shape != descriptors.shape:
+                raise ValueError(
+                    f"angles_deg has shape {angles.shape}, the descriptors {descriptors.shape}"
+                )
+            object.__setattr__(self, "angles_deg", angles)
         object.__setattr__(self, "descriptors", descriptors)
         object.__setattr__(self, "labels", labels)
         object.__setattr__(self, "class_names", tuple(str(c) for c in self.class_names))
@@ -138,12 +158,34 @@ class DescriptorSet:
             self.bank_sha256,
             self.filter_class,
             self.filter_index,
+            None if self.angles_deg is None else self.angles_deg[index],
         )
 
 
 def _write_member(bundle: zipfile.ZipFile, name: str, array: np.ndarray) -> None:
     with bundle.open(f"{name}.npy", "w", force_zip64=True) as member:
         np.lib.format.write_array(member, np.asanyarray(array), allow_pickle=False)
+
+
+def _write_streamed(
+    bundle: zipfile.ZipFile, name: str, blocks: Iterable[np.ndarray], n_rows: int, n_columns: int
+) -> None:
+    """Write a float32 (n_rows, n_columns) member from row blocks."""
+    header = {"descr": np.lib.format.dtype_to_descr(np.dtype("<f4")), "fortran_order": False,
+              "shape": (int(n_rows), int(n_columns))}  # fmt: skip
+    written = 0
+    with bundle.open(f"{name}.npy", "w", force_zip64=True) as member:
+        np.lib.format.write_array_header_2_0(member, header)
+        for block in blocks:
+            values = np.ascontiguousarray(block, dtype="<f4")
+            if values.ndim != 2 or values.shape[1] != n_columns:
+                raise ValueError(
+                    f"a block of shape {values.shape} does not have {n_columns} columns"
+                )
+            member.write(values.tobytes())
+            written += values.shape[0]
+    if written != n_rows:
+        raise ValueError(f"{written} {name} rows were written, {n_rows} announced")
 
 
 def write_descriptor_blocks(
@@ -158,33 +200,23 @@ def write_descriptor_blocks(
     bank_sha256: str = "",
     filter_class: np.ndarray | None = None,
     filter_index: np.ndarray | None = None,
+    angle_blocks: Iterable[np.ndarray] | None = None,
 ) -> Path:
     """Write a descriptor file from row blocks, never holding all rows in memory.
 
     The layout is the one of :func:`save_descriptors` (an uncompressed ``.npz``); ``blocks``
-    must yield float32-convertible arrays of ``n_filters`` columns, ``n_images`` rows in all.
-    The file is written atomically.
+    must yield float32-convertible arrays of ``n_filters`` columns, ``n_images`` rows in all,
+    and ``angle_blocks`` (optional) the ``angles_deg`` rows in the same blocks. The file is
+    written atomically.
     """
-    header = {"descr": np.lib.format.dtype_to_descr(np.dtype("<f4")), "fortran_order": False,
-              "shape": (int(n_images), int(n_filters))}  # fmt: skip
     target = Path(path)
-    written = 0
     with (
         atomic_write(target, "wb") as handle,
         zipfile.ZipFile(handle, "w", zipfile.ZIP_STORED) as bundle,
     ):
-        with bundle.open("descriptors.npy", "w", force_zip64=True) as member:
-            np.lib.format.write_array_header_2_0(member, header)
-            for block in blocks:
-                values = np.ascontiguousarray(block, dtype="<f4")
-                if values.ndim != 2 or values.shape[1] != n_filters:
-                    raise ValueError(
-                        f"a block of shape {values.shape} does not have {n_filters} columns"
-                    )
-                member.write(values.tobytes())
-                written += values.shape[0]
-        if written != n_images:
-            raise ValueError(f"{written} descriptor rows were written, {n_images} announced")
+        _write_streamed(bundle, "descriptors", blocks, n_images, n_filters)
+        if angle_blocks is not None:
+            _write_streamed(bundle, "angles_deg", angle_blocks, n_images, n_filters)
         _write_member(bundle, "labels", np.asarray(labels, dtype=np.int64))
         _write_member(bundle, "class_names", np.array(tuple(class_names), dtype=str))
         _write_member(bundle, "paths", np.array(tuple(paths), dtype=str))
@@ -209,10 +241,12 @@ def save_descriptors(descriptor_set: DescriptorSet, path: str | os.PathLike[str]
     [[1.0, 1.0]]
     """
     rows = descriptor_set.descriptors
+    angles = descriptor_set.angles_deg
     step = 65536
+    starts = range(0, max(len(rows), 1), step)
     return write_descriptor_blocks(
         path,
-        (rows[start : start + step] for start in range(0, max(len(rows), 1), step)),
+        (rows[start : start + step] for start in starts),
         n_images=descriptor_set.n_images,
         n_filters=descriptor_set.n_filters,
         labels=descriptor_set.labels,
@@ -221,6 +255,7 @@ def save_descriptors(descriptor_set: DescriptorSet, path: str | os.PathLike[str]
         bank_sha256=descriptor_set.bank_sha256,
         filter_class=descriptor_set.filter_class,
         filter_index=descriptor_set.filter_index,
+        angle_blocks=None if angles is None else (angles[start : start + step] for start in starts),
     )
 
 
@@ -285,15 +320,16 @@ def load_descriptors(path: str | os.PathLike[str], *, mmap: bool = False) -> Des
     try:
         with np.load(source, allow_pickle=False) as archive:
             names = set(archive.files)
-            contents = {
-                key: archive[key] for key in archive.files if not (mmap and key == "descriptors")
-            }
-        if mmap and "descriptors" in names:
-            mapped = _memmap_member(source, "descriptors")
+            large = ("descriptors", "angles_deg")
+            contents = {key: archive[key] for key in archive.files if not (mmap and key in large)}
+        for key in large if mmap else ():
+            if key not in names:
+                continue
+            mapped = _memmap_member(source, key)
             if mapped is None:
                 with np.load(source, allow_pickle=False) as archive:
-                    mapped = archive["descriptors"]
-            contents["descriptors"] = mapped
+                    mapped = archive[key]
+            contents[key] = mapped
     except (OSError, ValueError, zipfile.BadZipFile, KeyError) as error:
         raise ValueError(
             f"'{source}' is not a readable descriptor file ({error}); "
@@ -321,4 +357,5 @@ def load_descriptors(path: str | os.PathLike[str], *, mmap: bool = False) -> Des
         bank_sha256=str(contents["bank_sha256"]) if "bank_sha256" in contents else "",
         filter_class=contents.get("filter_class"),
         filter_index=contents.get("filter_index"),
+        angles_deg=contents.get("angles_deg"),
     )

@@ -7,6 +7,9 @@ One uncompressed zip holding
 * ``descriptors.npz`` (format version 2, optional): per item, in index order, the COSFIRE
   descriptor the code was made from (float32, (n, F)), for what needs more than the codes
   (ranking unusual galaxies, :mod:`retrieval.anomalies`);
+* ``angles.npz`` (optional): per item, in index order, the rotation (degrees) at which each
+  filter reached its maximum (float32, (n, F), NaN where it did not respond), for the angle of
+  a match (``cosfire.orientation``);
 * ``manifest.json``: format name and version, code length, item count, class names, the
   paths and SHA-256 of the filter bank and the hashing model the codes were made with, free
   ``extra`` provenance, and the SHA-256 of every other member.
@@ -18,7 +21,8 @@ too new: a damaged archive never gives an answer.
 
 Archives without descriptors (CNN archives, or codes given without them) are written as format
 version 1, which cosfire-hash before version 2 also reads; version-1 archives load with
-``descriptors=None``.
+``descriptors=None``. ``angles.npz`` needs no new version: readers that do not know it skip it,
+and archives without it load with ``angles_deg=None``.
 """
 
 from __future__ import annotations
@@ -43,6 +47,7 @@ ARCHIVE_FORMAT_VERSION = 2
 _FORMAT = "cosfire-hash archive"
 _MEMBERS = ("index.npz", "items.npz")
 _DESCRIPTORS = "descriptors.npz"
+_ANGLES = "angles.npz"
 
 
 @dataclass(eq=False)
@@ -64,6 +69,9 @@ class Archive:
     descriptors : float32 array (n, F) or None
         The COSFIRE descriptor of every item, in index order (None: not stored, as in
         archives of format version 1 and of CNN models).
+    angles_deg : float32 array (n, F) or None
+        Per item and filter, the rotation (degrees) of the filter's maximum, NaN where it did
+        not respond (None: not stored).
 
     Examples
     --------
@@ -83,9 +91,17 @@ class Archive:
     model_sha256: str = ""
     extra: dict[str, Any] = field(default_factory=dict)
     descriptors: np.ndarray | None = None
+    angles_deg: np.ndarray | None = None
 
     def __post_init__(self) -> None:
         self.paths = tuple(str(p) for p in self.paths)
+        if self.angles_deg is not None:
+            self.angles_deg = np.asarray(self.angles_deg, dtype=np.float32)
+            if self.angles_deg.ndim != 2 or len(self.angles_deg) != len(self.paths):
+                raise ValueError(
+                    f"archive angles have shape {self.angles_deg.shape}, expected one row "
+                    f"per item ({len(self.paths)})"
+                )
         if self.descriptors is not None:
             self.descriptors = np.asarray(self.descriptors, dtype=np.float32)
             if self.descriptors.ndim != 2 or len(self.descriptors) != len(self.paths):
@@ -125,9 +141,9 @@ def _items_bytes(archive: Archive) -> bytes:
     return buffer.getvalue()
 
 
-def _descriptors_bytes(descriptors: np.ndarray) -> bytes:
+def _array_bytes(name: str, values: np.ndarray) -> bytes:
     buffer = io.BytesIO()
-    np.savez(buffer, descriptors=descriptors)
+    np.savez(buffer, **{name: values})
     return buffer.getvalue()
 
 
@@ -138,7 +154,9 @@ def save_archive(archive: Archive, path: str | os.PathLike[str]) -> Path:
     """
     members = {"index.npz": archive.index.to_bytes(), "items.npz": _items_bytes(archive)}
     if archive.descriptors is not None:
-        members[_DESCRIPTORS] = _descriptors_bytes(archive.descriptors)
+        members[_DESCRIPTORS] = _array_bytes("descriptors", archive.descriptors)
+    if archive.angles_deg is not None:
+        members[_ANGLES] = _array_bytes("angles_deg", archive.angles_deg)
     manifest = {
         "format": _FORMAT,
         "format_version": ARCHIVE_FORMAT_VERSION if archive.descriptors is not None else 1,
@@ -211,7 +229,7 @@ def load_archive(path: str | os.PathLike[str]) -> Archive:
             f"reads ({ARCHIVE_FORMAT_VERSION}); upgrade cosfire-hash"
         )
     checksums = manifest.get("members", {})
-    stored = _MEMBERS + ((_DESCRIPTORS,) if _DESCRIPTORS in checksums else ())
+    stored = _MEMBERS + tuple(name for name in (_DESCRIPTORS, _ANGLES) if name in checksums)
     for name in stored:
         if name not in contents:
             raise _damaged(source, f"missing {name}")
@@ -228,6 +246,12 @@ def load_archive(path: str | os.PathLike[str]) -> Archive:
             descriptors = fields["descriptors"]
         if descriptors.dtype != np.float32 or not np.all(np.isfinite(descriptors)):
             raise _damaged(source, "descriptors are not finite float32 values")
+    angles = None
+    if _ANGLES in stored:
+        with np.load(io.BytesIO(contents[_ANGLES]), allow_pickle=False) as fields:
+            angles = fields["angles_deg"]
+        if angles.dtype != np.float32:
+            raise _damaged(source, "angles are not float32 values")
     try:
         return Archive(
             index=index,
@@ -240,6 +264,7 @@ def load_archive(path: str | os.PathLike[str]) -> Archive:
             model_sha256=manifest["model"]["sha256"],
             extra=manifest.get("extra", {}),
             descriptors=descriptors,
+            angles_deg=angles,
         )
     except ValueError as error:
         raise _damaged(source, str(error)) from error

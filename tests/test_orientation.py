@@ -1,0 +1,139 @@
+"""The angle of a match: per-filter angles of the maxima and the rotation estimated from them."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from cosfire.bank import FilterBank
+from cosfire.configure import configure
+from cosfire.descriptor import describe_report, plan_maxima, plan_peaks, prepare_image
+from cosfire.orientation import angle_error_deg, relative_rotation, rotate_image
+
+
+def _blob(image: np.ndarray, row: float, col: float, sigma: float, peak: float) -> None:
+    rows, cols = np.mgrid[: image.shape[0], : image.shape[1]]
+    image += peak * np.exp(-((rows - row) ** 2 + (cols - col) ** 2) / (2 * sigma**2))
+
+
+def _asymmetric_shape(size: int = 97) -> np.ndarray:
+    """A bright core with three unequal blobs at unequal angles: no rotational symmetry."""
+    image = np.zeros((size, size), np.float32)
+    centre = (size - 1) / 2
+    _blob(image, centre, centre, 2.0, 1.0)
+    for rho, phi_deg, peak in ((14, 10, 0.9), (10, 130, 0.6), (18, 235, 0.8)):
+        phi = np.deg2rad(phi_deg)
+        _blob(image, centre - rho * np.sin(phi), centre + rho * np.cos(phi), 2.0, peak)
+    return image / image.max()
+
+
+@pytest.fixture(scope="module")
+def shape_bank() -> FilterBank:
+    shape = _asymmetric_shape()
+    filters = tuple(
+        configure(shape, sigma=sigma, rhos=rhos, t1=0.1, center=(48, 48))
+        for sigma, rhos in ((2.0, (0, 10, 14, 18)), (3.0, (0, 12, 18)), (2.0, (0, 6, 10)))
+    )
+    return FilterBank(filters, ("shape",), (0, 0, 0), (0, 1, 2))
+
+
+def test_peaks_equal_maxima_and_follow_a_quarter_turn(shape_bank: FilterBank) -> None:
+    shape = _asymmetric_shape()
+    upright = plan_peaks(shape_bank.plan, shape)
+    turned = plan_peaks(shape_bank.plan, np.rot90(shape))  # 90 degrees counter-clockwise
+    np.testing.assert_array_equal(upright.values, plan_maxima(shape_bank.plan, shape))
+    np.testing.assert_allclose(turned.values, upright.values, rtol=1e-5)
+    # every filter fits the prototype upright at psi = 0 and the turned copy at psi = 90
+    np.testing.assert_array_equal(upright.angles_deg, [0.0, 0.0, 0.0])
+    np.testing.assert_array_equal(turned.angles_deg, [90.0, 90.0, 90.0])
+    # the centre (48, 48) of a 97 px image stays where it is under np.rot90
+    np.testing.assert_array_equal(upright.rows, [48, 48, 48])
+    np.testing.assert_array_equal(turned.rows, [48, 48, 48])
+    np.testing.assert_array_equal(turned.cols, [48, 48, 48])
+
+
+@pytest.mark.parametrize("theta", [30.0, 45.0, 90.0, 135.0, 200.0, 270.0, 322.0])
+def test_recovers_a_known_rotation_of_an_asymmetric_shape(
+    shape_bank: FilterBank, theta: float
+) -> None:
+    shape = _asymmetric_shape()
+    turned = rotate_image(shape, theta)  # the query: the match turned by theta
+    match = plan_peaks(shape_bank.plan, shape)
+    query = plan_peaks(shape_bank.plan, turned)
+    estimate = relative_rotation(query.angles_deg, match.angles_deg, query.values, match.values)
+    assert angle_error_deg(estimate, theta) <= 15.0
+    # and the other way round: the query turned back gives the match
+    back = relative_rotation(match.angles_deg, query.angles_deg, match.values, query.values)
+    assert angle_error_deg(back, -theta) <= 15.0
+
+
+def test_relative_rotation_weights_and_missing_filters() -> None:
+    # two strong filters agree on 90, one weak filter says 180, one filter responded to one
+    # image only (NaN) and must not vote
+    query = np.array([90.0, 120.0, 180.0, np.nan])
+    match = np.array([0.0, 30.0, 0.0, 10.0])
+    values = np.array([0.9, 0.8, 0.1, 0.9])
+    assert relative_rotation(query, match, values, values) == pytest.approx(90.0)
+    # the weight is the smaller of the two values: a filter silent on the match cannot win
+    assert relative_rotation(query, match, values, [0.0, 0.0, 0.1, 0.9]) == pytest.approx(180.0)
+    assert np.isnan(relative_rotation(query, match, values, np.zeros(4)))
+    # wrapping: votes at 350 and 10 average to 0, not 180
+    assert relative_rotation([350.0, 10.0], [0.0, 0.0], [1, 1], [1, 1]) == pytest.approx(0.0)
+    with pytest.raises(ValueError, match="one entry per filter"):
+        relative_rotation([0.0], [0.0, 1.0], [1.0], [1.0])
+
+
+def test_describe_report_keeps_angles_only_when_asked(shape_bank: FilterBank) -> None:
+    shape = _asymmetric_shape()
+    images = [shape, np.rot90(shape), np.zeros_like(shape)]
+    plain = describe_report(shape_bank, images)
+    kept = describe_report(shape_bank, images, angles=True, chunk_size=2)
+    assert plain.angles_deg is None
+    np.testing.assert_array_equal(kept.descriptors, plain.descriptors)
+    angles = kept.angles_deg
+    assert angles.shape == (3, 3) and angles.dtype == np.float32
+    np.testing.assert_array_equal(angles[:2], [[0, 0, 0], [90, 90, 90]])
+    assert np.isnan(angles[2]).all()  # no filter responds to an empty image
+    expected = plan_peaks(shape_bank.plan, prepare_image(shape_bank, images[1]))
+    np.testing.assert_array_equal(angles[1], expected.angles_deg)
+
+
+def test_rotate_image_is_counter_clockwise_like_rot90() -> None:
+    shape = _asymmetric_shape()
+    np.testing.assert_allclose(rotate_image(shape, 90.0), np.rot90(shape), atol=1e-5)
+
+
+def test_descriptor_file_keeps_angles_and_old_files_load_without(tmp_path) -> None:
+    from cosfire.descriptor_file import DescriptorSet, load_descriptors, save_descriptors
+
+    descriptors = np.array([[0.5, 0.0], [0.2, 0.7]], np.float32)
+    angles = np.array([[15.0, np.nan], [300.0, 45.0]], np.float32)
+    with_angles = DescriptorSet(descriptors, [0, 1], ("a", "b"), ("x", "y"), angles_deg=angles)
+    for mmap in (False, True):
+        loaded = load_descriptors(save_descriptors(with_angles, tmp_path / "a.npz"), mmap=mmap)
+        np.testing.assert_array_equal(loaded.angles_deg, angles)  # NaN stays NaN
+        np.testing.assert_array_equal(loaded.select(np.array([1])).angles_deg, angles[1:])
+    without = DescriptorSet(descriptors, [0, 1], ("a", "b"), ("x", "y"))
+    assert load_descriptors(save_descriptors(without, tmp_path / "b.npz")).angles_deg is None
+    with pytest.raises(ValueError, match="angles_deg has shape"):
+        DescriptorSet(descriptors, [0, 1], ("a", "b"), ("x", "y"), angles_deg=angles[:1])
+
+
+def test_archive_keeps_angles_and_old_archives_load_without(tmp_path) -> None:
+    import json
+    import zipfile
+
+    from retrieval.archive import Archive, load_archive, save_archive
+    from retrieval.index import HammingIndex
+
+    index = HammingIndex(4)
+    index.add(np.array([[1, 0, 1, 0], [0, 1, 1, 0]], dtype=bool))
+    angles = np.array([[30.0, np.nan], [0.0, 345.0]], np.float32)
+    archive = Archive(index, ("a.png", "b.png"), np.array([0, 1]), ("A", "B"),
+                      descriptors=np.ones((2, 2), np.float32), angles_deg=angles)  # fmt: skip
+    loaded = load_archive(save_archive(archive, tmp_path / "new.chx"))
+    np.testing.assert_array_equal(loaded.angles_deg, angles)
+    with zipfile.ZipFile(tmp_path / "new.chx") as bundle:
+        assert json.loads(bundle.read("manifest.json"))["format_version"] == 2
+    archive.angles_deg = None
+    assert load_archive(save_archive(archive, tmp_path / "old.chx")).angles_deg is None
