@@ -41,6 +41,10 @@ __all__ = ["pipeline"]
 @click.option("--rotation-draws", type=click.IntRange(min=1), default=5, show_default=True,
               help="How many times the rotated-query check draws fresh random angles (its "
                    "mAP@100 is reported per draw and as their mean).")  # fmt: skip
+@click.option("--recipe", type=click.Choice(["papers", "dsh", "csq"]), default="dsh",
+              show_default=True,
+              help="Hashing recipe (hashing.RECIPES): papers = DSH with RMSprop 0.01; dsh = DSH "
+                   "+ class loss, Adam; csq = class hash centres, retrained on train + valid.")  # fmt: skip
 @click.option("--no-robustness", is_flag=True, help="Skip the rotated and noisy query runs.")
 @click.option("--jobs", type=int, default=2, show_default=True)
 @click.option("--seed", type=int, default=0, show_default=True)
@@ -64,6 +68,7 @@ def pipeline(
     quiet: bool,
     preset: str,
     extras: str | None,
+    recipe: str,
 ) -> None:
     """Configure, describe, train, index, evaluate and report, in one resumable run.
 
@@ -73,11 +78,13 @@ def pipeline(
     """
     from cli.pipeline import PipelineConfig, run_pipeline
     from cli.report import write_report
+    from hashing.training import RECIPES
 
     filter_config = {}
     if params is not None:
         filter_config = json.loads(params.read_text())
         filter_config = filter_config.get("filter_config", filter_config)
+    recipe_name = recipe
     recipe = resolve_preset(
         click.get_current_context(), preset, per_class=per_class, bank_sigmas=bank_sigmas,
         smooth_px=smooth_px, extras=extras,
@@ -93,6 +100,7 @@ def pipeline(
         noise_clip=noise_clip,
         smooth_px=recipe["smooth_px"],
         extras=recipe["extras"],
+        training=RECIPES[recipe_name].to_dict(),
         train_rotations=train_rotations,
         rotations=rotations,
         rotation_draws=rotation_draws,

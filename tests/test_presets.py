@@ -96,11 +96,22 @@ def test_pipeline_records_the_preset_settings(tmp_path):
             "8",
             "--no-robustness",
             "--quiet",
+            "--recipe",
+            "csq",
         ],
     )
     assert result.exit_code == 0, result.output
     config = json.loads((out / "run.json").read_text())["config"]
     assert config["extras"] == list(MORPHOLOGY_GROUPS)
     assert config["bank_sigmas"] == [2.0, 3.0, 5.0] and config["smooth_px"] == 1.0
+    assert config["training"]["loss"] == "csq" and config["training"]["refit"] is True
     svm = json.loads((out / "svm.json").read_text())
     assert svm["normalisation"] == "l2+standard"
+
+
+def test_cli_recipes_are_the_library_recipes():
+    from hashing.training import RECIPES
+
+    option = next(p for p in main.get_command(None, "pipeline").params if p.name == "recipe")
+    assert tuple(option.type.choices) == tuple(RECIPES)
+    assert option.default == "dsh" and RECIPES["dsh"] == type(RECIPES["dsh"])()
