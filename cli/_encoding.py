@@ -29,25 +29,36 @@ class EncodedQueries:
 
 @dataclass
 class DescribedQueries:
-    """Names, class names ("?" if unknown) and COSFIRE descriptors of queries."""
+    """Names, class names ("?" if unknown) and COSFIRE descriptors of queries.
+
+    With angles asked for, ``angles_deg`` holds per query and filter the rotation of the
+    filter's maximum (NaN rows for descriptor files without angles, which ``has_angles``
+    marks False).
+    """
 
     names: list[str]
     labels: list[str]
     descriptors: np.ndarray
+    angles_deg: np.ndarray | None = None
+    has_angles: np.ndarray | None = None
 
 
-def describe_queries(queries: Sequence[str], bank, *, jobs: int = 1) -> DescribedQueries:
+def describe_queries(
+    queries: Sequence[str], bank, *, jobs: int = 1, angles: bool = False
+) -> DescribedQueries:
     """Descriptors of QUERY arguments: image files (described with ``bank``) and descriptor
-    ``.npz`` files (checked to come from ``bank``), in the order given."""
+    ``.npz`` files (checked to come from ``bank``), in the order given; with ``angles`` also
+    the angles of the filters' maxima (images: computed; files: where stored)."""
     import click
 
-    from cosfire.descriptor import describe
+    from cosfire.descriptor import describe_report
     from cosfire.descriptor_file import load_descriptors
     from cosfire.images import load_image
 
     names: list[str] = []
     labels: list[str] = []
     blocks = []
+    angle_blocks = []
     for query in queries:
         if query.lower().endswith(".npz"):
             described = load_descriptors(query)
@@ -58,16 +69,35 @@ def describe_queries(queries: Sequence[str], bank, *, jobs: int = 1) -> Describe
             names.extend(described.paths)
             labels.extend(described.class_names[i] if i >= 0 else "?" for i in described.labels)
             blocks.append(described.descriptors)
+            stored = described.angles_deg
+            angle_blocks.append(
+                (np.full(described.descriptors.shape, np.nan, np.float32), False)
+                if stored is None
+                else (np.asarray(stored), True)
+            )
         else:
             if not Path(query).is_file():
                 raise click.BadParameter(f"{query} does not exist", param_hint="QUERY")
             names.append(query)
             labels.append("?")
-            blocks.append(describe(bank, [load_image(query)], n_jobs=jobs))
+            report = describe_report(bank, [load_image(query)], n_jobs=jobs, angles=angles)
+            blocks.append(report.descriptors)
+            if angles:
+                angle_blocks.append((report.angles_deg, True))
     descriptors = (
-        np.concatenate(blocks) if blocks else np.zeros((0, bank.n_filters), dtype=np.float32)
+        np.concatenate(blocks) if blocks else np.zeros((0, bank.n_values), dtype=np.float32)
     )
-    return DescribedQueries(names, labels, descriptors)
+    if not angles:
+        return DescribedQueries(names, labels, descriptors)
+    return DescribedQueries(
+        names,
+        labels,
+        descriptors,
+        np.concatenate([block for block, _ in angle_blocks]) if angle_blocks else descriptors * 0,
+        np.concatenate([np.full(len(block), kept) for block, kept in angle_blocks])
+        if angle_blocks
+        else np.zeros(0, dtype=bool),
+    )
 
 
 def is_cnn(model) -> bool:

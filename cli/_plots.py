@@ -28,7 +28,9 @@ def _save(figure, path: Path) -> Path:
     return path
 
 
-def _thumbnail(path: str, crop_px: int | None) -> np.ndarray | None:
+def _thumbnail(path: str, crop_px: int | None, angle_deg: float | None = None) -> np.ndarray | None:
+    """The image at ``path``, turned counter-clockwise by ``angle_deg`` about its centre (the
+    whole image, before the centre crop, so the crop holds no empty corners), centre-cropped."""
     from cosfire.datasets import read_source
     from cosfire.preprocess import center_crop
 
@@ -36,14 +38,22 @@ def _thumbnail(path: str, crop_px: int | None) -> np.ndarray | None:
         image = read_source(path)
     except (OSError, ValueError):
         return None
+    if angle_deg is not None:
+        from cosfire.orientation import rotate_image
+
+        image = rotate_image(image, angle_deg)
     return center_crop(image, crop_px) if crop_px else image
 
 
 def plot_search_results(
     queries: Sequence[tuple[str, str, list[dict]]], path: Path, *, crop_px: int | None = 150
 ) -> Path:
-    """Draw each query (name, label, results) beside its top-k results; write a PNG."""
+    """Draw each query (name, label, results) beside its top-k results; write a PNG.
+
+    A result with an ``angle_deg`` is drawn turned by it, so that it lines up with the query.
+    """
     plt = _pyplot()
+    turned = any(r.get("angle_deg") is not None for _, _, results in queries for r in results)
     columns = 1 + max(len(results) for _, _, results in queries)
     figure, axes = plt.subplots(
         len(queries), columns, figsize=(1.7 * columns, 1.9 * len(queries)), squeeze=False
@@ -51,9 +61,11 @@ def plot_search_results(
     for row, (name, label, results) in enumerate(queries):
         known = label not in ("?", "")
         query_title = f"query: {label}" if known else f"query\n{Path(name).name[:22]}"
-        panels = [(name, query_title, "tab:blue")] + [
-            (r["path"], f"#{r['rank']} {r['label']} d={r['distance']}",
-             ("tab:green" if r["label"] == label else "tab:red") if known else "grey")
+        panels = [(name, query_title, "tab:blue", None)] + [
+            (r["path"], f"#{r['rank']} {r['label']} d={r['distance']}"
+             + (f"\nturned {r['angle_deg']:.0f} deg" if r.get("angle_deg") is not None else ""),
+             ("tab:green" if r["label"] == label else "tab:red") if known else "grey",
+             r.get("angle_deg"))
             for r in results
         ]  # fmt: skip
         for column, axis in enumerate(axes[row]):
@@ -62,8 +74,8 @@ def plot_search_results(
             if column >= len(panels):
                 axis.set_axis_off()
                 continue
-            image_path, title, colour = panels[column]
-            image = _thumbnail(image_path, crop_px)
+            image_path, title, colour, angle = panels[column]
+            image = _thumbnail(image_path, crop_px, angle)
             if image is None:
                 axis.text(0.5, 0.5, "image\nnot found", ha="center", va="center", fontsize=7)
             else:
@@ -72,6 +84,10 @@ def plot_search_results(
             for spine in axis.spines.values():
                 spine.set_color(colour)
                 spine.set_linewidth(2 if column else 1)
+    crop_text = f"central {crop_px} x {crop_px} px of each image" if crop_px else "whole images"
+    figure.suptitle(
+        crop_text + ("; results turned by their angle to the query" if turned else ""), fontsize=8
+    )
     figure.tight_layout()
     return _save(figure, path)
 

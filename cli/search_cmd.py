@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import math
 from pathlib import Path
 
 import click
@@ -23,6 +24,11 @@ __all__ = ["search"]
 @click.option("--json", "as_json", is_flag=True, help="Print a machine-readable list.")
 @click.option("--plot", type=click.Path(dir_okay=False, path_type=Path),
               help="Draw every query beside its top-k galaxies into this PNG.")  # fmt: skip
+@click.option("--explain", "explain_path", type=click.Path(dir_okay=False, path_type=Path),
+              help="Draw why the first query matched one result (the filters that respond most "
+                   "strongly to both) into this PNG.")  # fmt: skip
+@click.option("--explain-rank", type=click.IntRange(min=1), default=1, show_default=True,
+              help="Which result of the first query --explain draws.")  # fmt: skip
 @click.option("--bank", "bank_override", type=click.Path(exists=True, dir_okay=False, path_type=Path),
               help="The archive's filter bank, if it moved.")  # fmt: skip
 @click.option("--model", "model_override", type=click.Path(exists=True, dir_okay=False, path_type=Path),
@@ -33,6 +39,8 @@ def search(
     k: int,
     as_json: bool,
     plot: Path | None,
+    explain_path: Path | None,
+    explain_rank: int,
     bank_override: Path | None,
     model_override: Path | None,
 ) -> None:
@@ -41,26 +49,49 @@ def search(
     QUERY is an image file (described with the archive's bank and hashed with its model; a CNN
     model hashes it directly) or a descriptor .npz. Results are ordered by Hamming distance,
     ties by archive order.
+
+    Every result also gets the angle (degrees, counter-clockwise) by which it is turned
+    against its query, `angle_deg`, estimated from the rotations at which the bank's filters
+    responded to both (null when no filter responded to both). Archives and descriptor files
+    written without these angles give no angle; the command says so once.
     """
-    from cli._encoding import encode_queries
+    from cli._encoding import describe_queries, encode_queries
     from cli._provenance import archive_bank_and_model
     from retrieval.archive import load_archive
 
     archive = load_archive(archive_path)
     if k > len(archive):
         raise click.BadParameter(f"the archive holds {len(archive)} galaxies", param_hint="-k")
+    if explain_path is not None and explain_rank > k:
+        raise click.BadParameter(f"there are only {k} results (-k)", param_hint="--explain-rank")
     bank, model = archive_bank_and_model(archive, bank_override, model_override)
-    encoded = encode_queries(queries, bank, model)
-    names, labels, codes = encoded.names, encoded.labels, encoded.codes
+    if explain_path is not None and bank is None:
+        raise click.UsageError(
+            "--explain draws COSFIRE filters, but this archive was built from a CNN model and "
+            "has no filter bank; use an archive from `cosfire-hash index --bank`"
+        )
+    if bank is None:
+        encoded = encode_queries(queries, bank, model)
+        names, labels, codes, described = encoded.names, encoded.labels, encoded.codes, None
+    else:
+        described = describe_queries(queries, bank, angles=True)
+        names, labels = described.names, described.labels
+        codes = model.encode(described.descriptors)
     distances, ids = archive.index.search(codes, k)
+    match_angles = _match_angles(archive, described, ids, bank)
     results = []
-    for name, label, row_distances, row_ids in zip(names, labels, distances, ids, strict=True):
+    for query_number, (name, label, row_distances, row_ids) in enumerate(
+        zip(names, labels, distances, ids, strict=True)
+    ):
         found = [
             {"rank": rank + 1, "path": path, "label": found_label, "distance": int(distance)}
             for rank, ((path, found_label), distance) in enumerate(
                 zip(archive.lookup(row_ids), row_distances, strict=True)
             )
         ]
+        angles = match_angles[query_number]
+        for hit, angle in zip(found, angles if angles is not None else (), strict=False):
+            hit["angle_deg"] = round(float(angle), 1) if math.isfinite(angle) else None
         results.append({"query": name, "label": label, "results": found})
     if as_json:
         click.echo(json.dumps(results, indent=1))
@@ -70,11 +101,22 @@ def search(
                 f"query {entry['query']}"
                 + (f" ({entry['label']})" if entry["label"] != "?" else "")
             )
-            click.echo(f"  {'rank':>4}  {'distance':>8}  {'label':<10} path")
+            with_angle = any("angle_deg" in hit for hit in entry["results"])
+            angle_header = f"  {'angle':>5}" if with_angle else ""
+            click.echo(f"  {'rank':>4}  {'distance':>8}{angle_header}  {'label':<10} path")
             for hit in entry["results"]:
+                angle_text = ""
+                if with_angle:
+                    angle = hit.get("angle_deg")
+                    angle_text = f"  {'?' if angle is None else f'{angle:.0f}':>5}"
                 click.echo(
-                    f"  {hit['rank']:>4}  {hit['distance']:>8}  {hit['label']:<10} {hit['path']}"
+                    f"  {hit['rank']:>4}  {hit['distance']:>8}{angle_text}  {hit['label']:<10} "
+                    f"{hit['path']}"
                 )
+    if explain_path is not None:
+        _explain(bank, archive, queries[0], names[0], int(ids[0][explain_rank - 1]), explain_path)
+        if not as_json:
+            click.echo(f"wrote {explain_path}")
     if plot is not None:
         from cli._plots import plot_search_results
 
@@ -84,3 +126,60 @@ def search(
         )  # fmt: skip
         if not as_json:
             click.echo(f"wrote {plot}")
+
+
+def _match_angles(archive, described, ids, bank) -> list:
+    """Per query, the angle of each of its results (None where angles are missing).
+
+    Says once on stderr when the archive or a query has no angles.
+    """
+    from cosfire.orientation import match_rotations, rotation_step_deg
+
+    if described is None or described.angles_deg is None:
+        return [None] * len(ids)
+    if archive.angles_deg is None or archive.descriptors is None:
+        click.echo(
+            "note: this archive stores no filter angles (built before they were kept, or "
+            "described with --no-angles); results have no angle_deg. Describe and index again "
+            "to get them.",
+            err=True,
+        )
+        return [None] * len(ids)
+    missing = [name for name, kept in zip(described.names, described.has_angles, strict=True)
+               if not kept]  # fmt: skip
+    if missing:
+        click.echo(
+            f"note: {len(missing)} queries come from descriptor files without angles (first: "
+            f"{missing[0]}); their results have no angle_deg",
+            err=True,
+        )
+    step = rotation_step_deg(bank.rotations_deg)
+    return [
+        match_rotations(
+            described.angles_deg[row], described.descriptors[row],
+            archive.angles_deg[row_ids], archive.descriptors[row_ids], step_deg=step,
+        ) if described.has_angles[row] else None
+        for row, row_ids in enumerate(ids)
+    ]  # fmt: skip
+
+
+def _explain(bank, archive, query: str, query_name: str, match_id: int, output: Path) -> None:
+    """Draw why ``query`` matched archive item ``match_id`` into ``output``."""
+    from cosfire.datasets import read_source
+    from cosfire.explain import explain_match
+    from cosfire.images import load_image
+
+    def read(source: str, what: str):
+        try:
+            return read_source(source)
+        except (OSError, ValueError):
+            raise click.UsageError(
+                f"--explain cannot read the {what} image '{source}'; it has moved or is not a "
+                "readable image"
+            ) from None
+
+    is_file = not query.lower().endswith(".npz")
+    query_image = load_image(query) if is_file else read(query_name, "query")
+    match_path = archive.paths[match_id]
+    explain_match(bank, query_image, read(match_path, "matching"), path=output,
+                  query_name=Path(query_name).name, match_name=Path(match_path).name)  # fmt: skip

@@ -32,9 +32,10 @@ from cosfire.conventions import CONVENTIONS
 from cosfire.descriptor import describe, describe_image
 from cosfire.descriptor_file import DescriptorSet, load_descriptors, save_descriptors
 from cosfire.estimator import CosfireDescriptor
-from cosfire.explain import explain
+from cosfire.explain import explain, explain_match
 from cosfire.filter import CosfireFilter, CosfireTuple, FilterParams
 from cosfire.input_filters import DoGChannel, GaborChannel, dog_response, gabor_response
+from cosfire.orientation import relative_rotation
 from cosfire.plan import DEFAULT_ROTATIONS_DEG, ApplicationPlan, make_plan
 from cosfire.preprocess import Preprocessing, preprocess
 
@@ -67,11 +68,13 @@ __all__ = [
     "describe_image",
     "dog_response",
     "explain",
+    "explain_match",
     "gabor_response",
     "load_bank",
     "load_descriptors",
     "make_plan",
     "preprocess",
+    "relative_rotation",
     "response_maps",
     "save_descriptors",
 ]

@@ -18,9 +18,17 @@ query.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 import numpy as np
 
-__all__ = ["angle_error_deg", "relative_rotation", "rotate_image"]
+__all__ = [
+    "angle_error_deg",
+    "match_rotations",
+    "relative_rotation",
+    "rotate_image",
+    "rotation_step_deg",
+]
 
 
 def relative_rotation(
@@ -97,6 +105,49 @@ def relative_rotation(
     near = np.abs(offsets) <= width
     refined = centre + float(np.average(offsets[near], weights=weights[near]))
     return float(np.round(refined % 360.0, 6) % 360.0)
+
+
+def match_rotations(
+    query_angles: np.ndarray,
+    query_values: np.ndarray,
+    match_angles: np.ndarray,
+    match_values: np.ndarray,
+    *,
+    step_deg: float = 15.0,
+) -> np.ndarray:
+    """Return :func:`relative_rotation` of one query against every row of ``match_*`` ((k,)).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> matches = np.array([[0.0, 60.0], [330.0, 30.0]])
+    >>> match_rotations(np.array([90.0, 150.0]), np.ones(2), matches, np.ones((2, 2))).tolist()
+    [90.0, 120.0]
+    """
+    match_angles = np.atleast_2d(match_angles)
+    match_values = np.atleast_2d(match_values)
+    return np.array(
+        [
+            relative_rotation(query_angles, angles, query_values, values, step_deg=step_deg)
+            for angles, values in zip(match_angles, match_values, strict=True)
+        ],
+        dtype=np.float64,
+    )
+
+
+def rotation_step_deg(rotations_deg: Sequence[float]) -> float:
+    """Return the smallest circular gap between a bank's rotations (degrees; 360 for one).
+
+    Examples
+    --------
+    >>> rotation_step_deg(range(0, 360, 15))
+    15.0
+    """
+    angles = np.unique(np.mod(np.asarray(list(rotations_deg), dtype=np.float64), 360.0))
+    if angles.size < 2:
+        return 360.0
+    gaps = np.diff(np.append(angles, angles[0] + 360.0))
+    return float(gaps.min())
 
 
 def angle_error_deg(estimated_deg: np.ndarray | float, true_deg: np.ndarray | float) -> np.ndarray:
