@@ -72,13 +72,18 @@ def first_splits(path: Path) -> dict[str, tuple[np.ndarray, np.ndarray]]:
     return arrays
 
 
-def svm_test_accuracy(data: dict, normalisation: str) -> dict[str, float]:
-    """Test accuracy of the SVM protocol, C chosen on the validation split."""
-    protocol = SVMProtocol(normalisation=normalisation)
-    valid_by_c = svm_accuracy_by_c(*data["train"], *data["valid"], protocol=protocol)
-    c = max(sorted(valid_by_c), key=valid_by_c.get)
+def svm_test_accuracy(data: dict, normalisations: tuple[str, ...]) -> dict[str, float]:
+    """Test accuracy of the SVM protocol, normalisation and C chosen on the validation split."""
+    best = None
+    for normalisation in normalisations:
+        protocol = SVMProtocol(normalisation=normalisation)
+        valid_by_c = svm_accuracy_by_c(*data["train"], *data["valid"], protocol=protocol)
+        c = max(sorted(valid_by_c), key=valid_by_c.get)
+        if best is None or valid_by_c[c] > best[0]:
+            best = (valid_by_c[c], c, protocol)
+    valid, c, protocol = best
     accuracy, _ = svm_accuracy(*data["train"], *data["test"], c=c, protocol=protocol)
-    return {"c": c, "valid": valid_by_c[c], "test": accuracy}
+    return {"c": c, "valid": valid, "test": accuracy, "normalisation": protocol.normalisation}
 
 
 def hash_once(data: dict, recipe: str, bits: int, seed: int) -> dict[str, float]:
@@ -106,8 +111,9 @@ def _summary(values: list[float]) -> dict[str, float]:
 def bench_dataset(name: str, loader, args) -> dict:
     """Every recipe and code length on one data set (the loader takes a seed)."""
     by_seed = {seed: loader(seed) for seed in args.seeds}
-    normalisation = "l2+standard" if by_seed[args.seeds[0]].get("extras") else "l2"
-    svm = [svm_test_accuracy(by_seed[seed], normalisation) for seed in args.seeds]
+    # like the pipeline: L2 rows; with morphology extras, standardised columns compete on valid
+    normalisations = ("l2", "l2+standard") if by_seed[args.seeds[0]].get("extras") else ("l2",)
+    svm = [svm_test_accuracy(by_seed[seed], normalisations) for seed in args.seeds]
     rows = []
     for recipe in args.recipes:
         for bits in args.bits:
