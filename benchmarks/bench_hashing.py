@@ -137,7 +137,6 @@ def bench_dataset(name: str, loader, args) -> dict:
     return {
         "name": name,
         "svm": {
-            "normalisation": normalisation,
             "test": _summary([s["test"] for s in svm]),
             "runs": svm,
         },  # fmt: skip
