@@ -133,7 +133,7 @@ def _match_angles(archive, described, ids, bank) -> list:
 
     Says once on stderr when the archive or a query has no angles.
     """
-    from cosfire.orientation import match_rotations, rotation_step_deg
+    from cosfire.orientation import filter_extents_px, match_rotations, rotation_step_deg
 
     if described is None or described.angles_deg is None:
         return [None] * len(ids)
@@ -153,11 +153,12 @@ def _match_angles(archive, described, ids, bank) -> list:
             f"{missing[0]}); their results have no angle_deg",
             err=True,
         )
-    step = rotation_step_deg(bank.rotations_deg)
+    step, extents = rotation_step_deg(bank.rotations_deg), filter_extents_px(bank)
     return [
         match_rotations(
             described.angles_deg[row], described.descriptors[row],
             archive.angles_deg[row_ids], archive.descriptors[row_ids], step_deg=step,
+            extents_px=extents,
         ) if described.has_angles[row] else None
         for row, row_ids in enumerate(ids)
     ]  # fmt: skip

@@ -204,7 +204,7 @@ def explain_match(
     from matplotlib.figure import Figure
 
     from cosfire.descriptor import plan_peaks, prepare_image
-    from cosfire.orientation import relative_rotation, rotation_step_deg
+    from cosfire.orientation import filter_extents_px, relative_rotation, rotation_step_deg
     from cosfire.preprocess import preprocess
 
     if top < 1:
@@ -220,7 +220,7 @@ def explain_match(
     chosen = [int(f) for f in order[:top] if shared[f] > 0]
     angle = relative_rotation(
         query_peaks.angles_deg, match_peaks.angles_deg, query_peaks.values, match_peaks.values,
-        step_deg=rotation_step_deg(bank.rotations_deg),
+        step_deg=rotation_step_deg(bank.rotations_deg), extents_px=filter_extents_px(bank),
     )  # fmt: skip
     n_flips = 2 if bank.reflection else 1
     rows = max(1, len(chosen))

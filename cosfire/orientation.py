@@ -10,6 +10,15 @@ be turned counter-clockwise to look like the query; :func:`relative_rotation` fi
 cluster (a weighted circular mode at the resolution of the rotation step, refined by the
 weighted circular mean of the differences around it).
 
+Small filters say little about orientation: a filter whose tuples all lie within a few pixels
+of its centre moves them by less than a pixel or two from one rotation to the next, so which
+rotation fits best is decided by the pixel grid (bilinear interpolation favours the axes), not
+by the galaxy. :func:`relative_rotation` therefore ignores, when given the filters' extents
+(:func:`filter_extents_px`), those whose outermost tuple moves less than ``min_shift_px``
+(2 px) per rotation step: for 15 degree steps, filters reaching less than 7.6 px. On 60 FIRST
+valid galaxies turned by random angles this raised the fraction within 15 degrees from 62 %
+to 80 % (all cases, symmetric ones included; ``benchmarks/bench_orientation.py``).
+
 Angles are in degrees, counter-clockwise as an image is displayed (row 0 at the top), the
 convention of :func:`numpy.rot90`, :func:`scipy.ndimage.rotate` and
 :func:`skimage.transform.rotate`: ``rotate_image(match, relative_rotation(...))`` looks like the
@@ -19,11 +28,13 @@ query.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import Any
 
 import numpy as np
 
 __all__ = [
     "angle_error_deg",
+    "filter_extents_px",
     "match_rotations",
     "relative_rotation",
     "rotate_image",
@@ -39,6 +50,8 @@ def relative_rotation(
     *,
     step_deg: float = 15.0,
     min_weight: float = 0.0,
+    extents_px: np.ndarray | None = None,
+    min_shift_px: float = 2.0,
 ) -> float:
     """Return the counter-clockwise rotation (degrees, [0, 360)) turning the match into the query.
 
@@ -54,6 +67,13 @@ def relative_rotation(
         rotations). Differences are collected in bins of this width.
     min_weight : float
         Filters whose weight ``min(query value, match value)`` is not above this are ignored.
+    extents_px : ndarray of float, shape (F,), optional
+        Each filter's largest tuple distance from its centre in pixels
+        (:func:`filter_extents_px`); filters whose outermost tuple moves less than
+        ``min_shift_px`` along its circle per rotation step (``extent * step`` in radians) are
+        ignored. None: every filter votes.
+    min_shift_px : float
+        See ``extents_px``.
 
     Returns
     -------
@@ -91,6 +111,11 @@ def relative_rotation(
     if step_deg <= 0 or step_deg > 180:
         raise ValueError(f"step_deg must be in (0, 180], got {step_deg}")
     usable = np.isfinite(query_angles) & np.isfinite(match_angles) & (weights > min_weight)
+    if extents_px is not None:
+        extents = np.asarray(extents_px, dtype=np.float64)
+        if extents.shape != weights.shape:
+            raise ValueError(f"extents_px has shape {extents.shape}, expected {weights.shape}")
+        usable &= extents * np.deg2rad(step_deg) >= min_shift_px
     if not usable.any():
         return float("nan")
     differences = np.mod(query_angles[usable] - match_angles[usable], 360.0)
@@ -114,6 +139,7 @@ def match_rotations(
     match_values: np.ndarray,
     *,
     step_deg: float = 15.0,
+    extents_px: np.ndarray | None = None,
 ) -> np.ndarray:
     """Return :func:`relative_rotation` of one query against every row of ``match_*`` ((k,)).
 
@@ -128,11 +154,34 @@ def match_rotations(
     match_values = np.atleast_2d(match_values)
     return np.array(
         [
-            relative_rotation(query_angles, angles, query_values, values, step_deg=step_deg)
+            relative_rotation(
+                query_angles, angles, query_values, values, step_deg=step_deg, extents_px=extents_px
+            )
             for angles, values in zip(match_angles, match_values, strict=True)
         ],
         dtype=np.float64,
     )
+
+
+def filter_extents_px(bank: Any) -> np.ndarray:
+    """Return every descriptor column's filter extent: its largest rho times the largest scale.
+
+    Columns after the filters (a bank's ``extras``) get 0: they have no orientation.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from cosfire.bank import FilterBank
+    >>> from cosfire.configure import configure
+    >>> image = np.zeros((64, 64), np.float32); image[32, 32] = image[32, 44] = 1.0
+    >>> filter_extents_px(FilterBank((configure(image, sigma=2.0, rhos=(0, 12), t1=0.1),))).tolist()
+    [12.0]
+    """
+    extents = np.zeros(bank.n_values, dtype=np.float64)
+    extents[: bank.n_filters] = [
+        bank_filter.support_radius * max(bank.scales) for bank_filter in bank.filters
+    ]
+    return extents
 
 
 def rotation_step_deg(rotations_deg: Sequence[float]) -> float:

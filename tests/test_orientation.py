@@ -137,3 +137,20 @@ def test_archive_keeps_angles_and_old_archives_load_without(tmp_path) -> None:
         assert json.loads(bundle.read("manifest.json"))["format_version"] == 2
     archive.angles_deg = None
     assert load_archive(save_archive(archive, tmp_path / "old.chx")).angles_deg is None
+
+
+def test_small_filters_do_not_vote_when_extents_are_given() -> None:
+    # a wide filter (20 px) says 90, two small ones (5 px: 1.3 px per 15 degree step) say 0
+    query, match = np.array([90.0, 0.0, 0.0]), np.zeros(3)
+    values = np.array([0.5, 0.9, 0.9])
+    assert relative_rotation(query, match, values, values) == pytest.approx(0.0)
+    extents = np.array([20.0, 5.0, 5.0])
+    assert relative_rotation(query, match, values, values, extents_px=extents) == 90.0
+    with pytest.raises(ValueError, match="extents_px has shape"):
+        relative_rotation(query, match, values, values, extents_px=extents[:2])
+
+
+def test_filter_extents_cover_every_column(shape_bank: FilterBank) -> None:
+    from cosfire.orientation import filter_extents_px
+
+    np.testing.assert_array_equal(filter_extents_px(shape_bank), [18.0, 18.0, 10.0])
