@@ -265,8 +265,9 @@ def report_section(results: dict) -> str:
 
     Examples
     --------
-    >>> section = report_section(json.loads(Path("runs/anomalies/anomalies.json").read_text()))
-    ... # doctest: +SKIP
+    >>> results = json.loads(Path("runs/anomalies/anomalies.json").read_text())  # doctest: +SKIP
+    >>> report_section(results).splitlines()[0]  # doctest: +SKIP
+    '## Unusual galaxies (anomalies)'
     """
     banks = results["banks"]
     seeds = results["seeds"]
