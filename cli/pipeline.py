@@ -303,6 +303,7 @@ def _run_pipeline(folder: Path, config: PipelineConfig, *, quiet: bool, echo) ->
                     with_bank or bank, items, read=read, names=[dataset.name(i) for i in items],
                     labels=[i.label for i in items], class_names=dataset.class_names,
                     output=target, n_jobs=config.jobs, on_error="skip", progress=bar.update,
+                    angles=True,  # the rotation of each filter's maximum: search's angle_deg
                 )  # fmt: skip
             return {"images": len(items) - len(report.failed), "skipped": len(report.failed)}
 
@@ -389,7 +390,8 @@ def _run_pipeline(folder: Path, config: PipelineConfig, *, quiet: bool, echo) ->
         save_archive(
             Archive(index, train.paths, train.labels, train.class_names, str(bank_path.resolve()),
                     file_sha256(bank_path), str(main_model_path.resolve()), file_sha256(main_model_path),
-                    {"dataset": dataset.source, "split": "train"}, train.descriptors),
+                    {"dataset": dataset.source, "split": "train"}, train.descriptors,
+                    train.angles_deg),
             archive_path,
         )  # fmt: skip
         return {"items": len(index)}
