@@ -15,6 +15,7 @@ from retrieval.anomalies import (
     AnomalyConfig,
     anomaly_scores,
     archive_anomalies,
+    archive_features,
     rank_by_score,
 )
 from retrieval.archive import ARCHIVE_FORMAT_VERSION, Archive, load_archive, save_archive
@@ -38,6 +39,7 @@ __all__ = [
     "HammingIndex",
     "anomaly_scores",
     "archive_anomalies",
+    "archive_features",
     "as_packed",
     "average_precision_at_k",
     "distance_matrix",
