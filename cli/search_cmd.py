@@ -136,6 +136,11 @@ def _match_angles(archive, described, ids, bank) -> list:
     from cosfire.orientation import filter_extents_px, match_rotations, rotation_step_deg
 
     if described is None or described.angles_deg is None:
+        click.echo(
+            "note: this archive's model is a CNN, which keeps no filter angles; results have no "
+            "angle_deg",
+            err=True,
+        )
         return [None] * len(ids)
     if archive.angles_deg is None or archive.descriptors is None:
         click.echo(
