@@ -25,7 +25,7 @@ from dataclasses import dataclass
 from types import MappingProxyType
 
 from cosfire.configure import FilterConfig
-from cosfire.morphology import MORPHOLOGY_GROUPS, morphology_names
+from cosfire.morphology import morphology_names
 from cosfire.preprocess import Preprocessing
 
 __all__ = ["BANK_PRESETS", "BankPreset", "bank_preset"]
@@ -71,11 +71,12 @@ BANK_PRESETS: MappingProxyType[str, BankPreset] = MappingProxyType(
         "recommended": BankPreset(
             "recommended",
             "a mixed bank (DoG sigmas 2, 3, 5 in turn) after 1 px smoothing, 140 filters per "
-            "class, with the morphology measurements appended (not COSFIRE responses)",
+            "class, with the radial flux profile and its angular harmonics appended (not COSFIRE "
+            "responses)",
             sigmas=(2.0, 3.0, 5.0),
             smooth_px=1.0,
             per_class=140,
-            extras=MORPHOLOGY_GROUPS,
+            extras=("radial", "angular"),
         ),
     }
 )

@@ -10,7 +10,6 @@ from click.testing import CliRunner
 
 from cli.configure_cmd import PRESET_NAMES
 from cli.main import main
-from cosfire.morphology import MORPHOLOGY_GROUPS
 from cosfire.presets import BANK_PRESETS, bank_preset
 
 
@@ -45,7 +44,7 @@ def test_recommended_preset_sets_sigmas_smoothing_and_extras(tmp_path):
     recipe = BANK_PRESETS["recommended"]
     assert [c["sigma"] for c in bank["metadata"]["config"]] == list(recipe.sigmas)
     assert bank["preprocessing"]["smooth_px"] == recipe.smooth_px
-    assert bank["extras"] == list(recipe.extras) == list(MORPHOLOGY_GROUPS)
+    assert bank["extras"] == list(recipe.extras) == ["radial", "angular"]
 
 
 def test_explicit_options_override_the_preset(tmp_path):
@@ -102,7 +101,7 @@ def test_pipeline_records_the_preset_settings(tmp_path):
     )
     assert result.exit_code == 0, result.output
     config = json.loads((out / "run.json").read_text())["config"]
-    assert config["extras"] == list(MORPHOLOGY_GROUPS)
+    assert config["extras"] == ["radial", "angular"]
     assert config["bank_sigmas"] == [2.0, 3.0, 5.0] and config["smooth_px"] == 1.0
     assert config["training"]["loss"] == "csq" and config["training"]["refit"] is True
     svm = json.loads((out / "svm.json").read_text())
