@@ -45,6 +45,9 @@ from cosfire.orientation import (  # noqa: E402
     rotate_image,
 )
 
+#: the ``min_agreement`` tried beside the default (0: always answer)
+AGREEMENT = 0.5
+
 
 def _correlation(a: np.ndarray, b: np.ndarray) -> float:
     a = a.ravel() - a.mean()
@@ -74,11 +77,12 @@ def run(
     step = 360.0 / len(bank.rotations_deg)
     extents = filter_extents_px(bank)
 
-    def estimate(use_extents: bool) -> np.ndarray:
+    def estimate(use_extents: bool, min_agreement: float = 0.0) -> np.ndarray:
         return np.array(
             [
                 relative_rotation(angles[n + i], angles[i], values[n + i], values[i],
-                                  step_deg=step, extents_px=extents if use_extents else None)
+                                  step_deg=step, extents_px=extents if use_extents else None,
+                                  min_agreement=min_agreement)
                 for i in range(n)
             ]
         )  # fmt: skip
@@ -86,6 +90,7 @@ def run(
     estimates = estimate(True)  # the library's rule: filters too small to tell are left out
     errors = angle_error_deg(estimates, true_deg)
     errors_all_filters = angle_error_deg(estimate(False), true_deg)
+    errors_agreeing = angle_error_deg(estimate(True, AGREEMENT), true_deg)
     symmetric = np.zeros(n, dtype=bool)
     self_r = np.full(n, np.nan)
     for i in np.flatnonzero(~(errors <= step)):
@@ -105,6 +110,9 @@ def run(
         "error_deg": [None if not np.isfinite(e) else float(e) for e in errors],
         "error_deg_all_filters": [
             None if not np.isfinite(e) else float(e) for e in errors_all_filters
+        ],
+        "error_deg_min_agreement": [
+            None if not np.isfinite(e) else float(e) for e in errors_agreeing
         ],
         "symmetric": symmetric.tolist(),
         "self_correlation": [None if not np.isfinite(r) else float(r) for r in self_r],
@@ -131,6 +139,8 @@ def summarise(cases: dict) -> dict:
             "no_estimate": int(np.sum(~np.isfinite(chosen))),
         }
 
+    agreeing = np.array([np.nan if e is None else e for e in cases["error_deg_min_agreement"]])
+    answered = np.isfinite(agreeing)
     all_filters = np.array([np.inf if e is None else e for e in cases["error_deg_all_filters"]])
     classes = np.array(cases["class"])
     ranks = np.array(cases["rank_of_original"])
@@ -138,6 +148,13 @@ def summarise(cases: dict) -> dict:
         "all": block(np.ones(errors.size, dtype=bool)),
         "non_symmetric": block(~symmetric),
         "symmetric_excluded": int(symmetric.sum()),
+        "min_agreement": {
+            "value": AGREEMENT,
+            "answered": float(np.mean(answered)),
+            "within_1_step_of_answered": float(np.mean(agreeing[answered] <= step))
+            if answered.any()
+            else float("nan"),
+        },
         "all_filters_vote": {
             "within_1_step": float(np.mean(all_filters <= step)),
             "median_error_deg": float(np.median(all_filters)),
@@ -190,6 +207,15 @@ def report_section(results: dict) -> str:
             f"| {summary['symmetric_excluded']} | {100 * everything['within_1_step']:.1f} % "
             f"| {100 * summary['original_at_rank_1']:.1f} % "
             f"| {100 * summary['all_filters_vote']['within_1_step']:.1f} % |"
+        )
+    lines += [""]
+    for name, bank in results["banks"].items():
+        agreement = bank["summary"]["min_agreement"]
+        lines.append(
+            f"- {name}: with `min_agreement={agreement['value']:g}` (no angle when less than "
+            "that share of the votes agrees) an angle is given for "
+            f"{100 * agreement['answered']:.1f} % of all cases, within 15 degrees in "
+            f"{100 * agreement['within_1_step_of_answered']:.1f} % of those."
         )
     lines += ["", "Per class (non-symmetric cases, within 15 degrees):", ""]
     for name, bank in results["banks"].items():
@@ -264,6 +290,9 @@ def main() -> None:
             )
             + f"\n  every filter voting (all cases): within 15 deg "
             f"{100 * summary['all_filters_vote']['within_1_step']:.1f} %"
+            + f"\n  with min_agreement {AGREEMENT:g}: answers "
+            f"{100 * summary['min_agreement']['answered']:.1f} % of all cases, within 15 deg in "
+            f"{100 * summary['min_agreement']['within_1_step_of_answered']:.1f} % of those"
             + f"\n  original found at rank 1: {100 * summary['original_at_rank_1']:.1f} %, "
             f"top 10: {100 * summary['original_in_top_10']:.1f} %"
         )

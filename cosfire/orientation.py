@@ -52,6 +52,7 @@ def relative_rotation(
     min_weight: float = 0.0,
     extents_px: np.ndarray | None = None,
     min_shift_px: float = 2.0,
+    min_agreement: float = 0.0,
 ) -> float:
     """Return the counter-clockwise rotation (degrees, [0, 360)) turning the match into the query.
 
@@ -74,6 +75,10 @@ def relative_rotation(
         ignored. None: every filter votes.
     min_shift_px : float
         See ``extents_px``.
+    min_agreement : float
+        Give NaN (no clear orientation) when less than this share of the voting weight lies
+        within one step of the estimate. Round sources (compact galaxies) spread their votes;
+        0 (the default) always answers.
 
     Returns
     -------
@@ -129,6 +134,10 @@ def relative_rotation(
     offsets = (differences - centre + 180.0) % 360.0 - 180.0  # in [-180, 180)
     near = np.abs(offsets) <= width
     refined = centre + float(np.average(offsets[near], weights=weights[near]))
+    if min_agreement > 0:
+        agreeing = np.abs((differences - refined + 180.0) % 360.0 - 180.0) <= width
+        if weights[agreeing].sum() < min_agreement * weights.sum():
+            return float("nan")
     return float(np.round(refined % 360.0, 6) % 360.0)
 
 

@@ -154,3 +154,13 @@ def test_filter_extents_cover_every_column(shape_bank: FilterBank) -> None:
     from cosfire.orientation import filter_extents_px
 
     np.testing.assert_array_equal(filter_extents_px(shape_bank), [18.0, 18.0, 10.0])
+
+
+def test_min_agreement_gives_no_angle_for_scattered_votes() -> None:
+    # four equal votes at 0, 90, 180 and 270: the best bin holds a quarter of the weight
+    query, match, values = np.array([0.0, 90.0, 180.0, 270.0]), np.zeros(4), np.ones(4)
+    assert np.isfinite(relative_rotation(query, match, values, values))
+    assert np.isnan(relative_rotation(query, match, values, values, min_agreement=0.5))
+    # three of four agree on 90: 75 % of the weight
+    agreeing = np.array([90.0, 90.0, 90.0, 270.0])
+    assert relative_rotation(agreeing, match, values, values, min_agreement=0.5) == 90.0
