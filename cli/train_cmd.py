@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 from pathlib import Path
 
 import click
@@ -18,26 +19,30 @@ __all__ = ["train"]
     "--bits", type=click.IntRange(min=1), default=36, show_default=True, help="Code length."
 )
 @click.option("--epochs", type=click.IntRange(min=1), default=None,
-              help="Most epochs [300; CNN: 10; compact: 40].")  # fmt: skip
+              help="Most epochs [recipe's; CNN: 10; compact: 40].")  # fmt: skip
 @click.option("--lr", type=float, default=None,
-              help="Learning rate [1e-3; CNN: 1e-4; compact: 2e-3].")  # fmt: skip
+              help="Learning rate [recipe's; CNN: 1e-4; compact: 2e-3].")  # fmt: skip
 @click.option("--batch-size", type=click.IntRange(min=2), default=None,
-              help="[48; CNN: 32; compact: 64]")  # fmt: skip
+              help="[recipe's; CNN: 32; compact: 64]")  # fmt: skip
 @click.option("--margin", type=float, default=None, help="Loss margin (default: 2 x bits for DSH).")
-@click.option("--alpha", type=float, default=1e-5, show_default=True, help="Quantisation weight.")
-@click.option(
-    "--optimizer", type=click.Choice(["rmsprop", "adam"]), default="rmsprop", show_default=True
-)
-@click.option("--loss", type=click.Choice(["dsh", "triplet"]), default=None,
-              help="[dsh; densenet161: triplet]")  # fmt: skip
+@click.option("--alpha", type=float, default=None, help="DSH quantisation weight [recipe's].")
+@click.option("--recipe", type=click.Choice(["papers", "dsh", "csq"]), default="dsh",
+              show_default=True,
+              help="MLP training recipe (hashing.RECIPES, as pipeline --recipe); the options "
+                   "below override it.")  # fmt: skip
+@click.option("--optimizer", type=click.Choice(["rmsprop", "adam"]), default=None,
+              help="[recipe's]")  # fmt: skip
+@click.option("--loss", type=click.Choice(["dsh", "triplet", "csq"]), default=None,
+              help="[recipe's; densenet161: triplet]")  # fmt: skip
 @click.option("--normalisation", type=click.Choice(["l2", "standard", "l2+standard", "none"]),
-              default="l2+standard", show_default=True, help="Input normalisation inside the model.")  # fmt: skip
-@click.option("--dropout", type=float, default=0.0, show_default=True)
+              default=None, help="Input normalisation inside the model [recipe's].")  # fmt: skip
+@click.option("--dropout", type=float, default=None, help="[recipe's]")
 @click.option("--patience", type=click.IntRange(min=1), default=None,
               help="Stop after this many epochs without a better validation mAP "
                    "[60; CNN: 5; compact: 40].")  # fmt: skip
-@click.option("--threshold", type=click.Choice(["sign", "sweep"]), default="sign", show_default=True,
-              help="Binarise at 0, or at the threshold in -1..1 that maximises validation mAP.")  # fmt: skip
+@click.option("--threshold", type=click.Choice(["sign", "sweep"]), default=None,
+              help="Binarise at 0, or at the threshold in -1..1 that maximises validation mAP "
+                   "[recipe's].")  # fmt: skip
 @click.option("--backbone", type=click.Choice(["compact", "densenet161", "hrnet_w18"]),
               help="Train a CNN baseline on images (needs --dataset) instead of an MLP; "
                    "compact: a 245k-parameter CNN from scratch, the recipe of "
@@ -108,7 +113,7 @@ def _train_mlp(train_path: Path, valid_path: Path | None, options: dict, report)
     import numpy as np
 
     from cosfire.descriptor_file import load_descriptors
-    from hashing.training import TrainingConfig, stratified_split, train_hashing
+    from hashing.training import RECIPES, stratified_split, train_hashing
 
     training = load_descriptors(train_path)
     if valid_path is not None:
@@ -129,24 +134,17 @@ def _train_mlp(train_path: Path, valid_path: Path | None, options: dict, report)
         raise ValueError("training needs labelled descriptors (some labels are -1, unknown)")
     if validation.class_names != training.class_names:
         raise ValueError("the training and validation files have different class names")
-    names = (
-        "bits",
-        "margin",
-        "alpha",
-        "optimizer",
-        "normalisation",
-        "dropout",
-        "threshold",
-        "seed",
-        "device",
-    )
-    settings = {name: options[name] for name in names}
-    for name, default in (("epochs", 300), ("lr", 1e-3), ("batch_size", 48), ("patience", 60)):
-        settings[name] = options[name] if options[name] is not None else default
-    settings["loss"] = options["loss"] or "dsh"
+    overridable = ("margin", "alpha", "optimizer", "normalisation", "dropout", "threshold",
+                   "epochs", "lr", "batch_size", "patience", "loss")  # fmt: skip
+    # every default is the recipe's (hashing.RECIPES), so train and pipeline train alike
+    settings = {name: options[name] for name in overridable if options[name] is not None}
+    config = dataclasses.replace(
+        RECIPES[options["recipe"]], bits=options["bits"], seed=options["seed"],
+        device=options["device"], **settings,
+    )  # fmt: skip
     model, history = train_hashing(
         training.descriptors, training.labels, validation.descriptors, validation.labels,
-        config=TrainingConfig(**settings), bank_sha256=training.bank_sha256, progress=report,
+        config=config, bank_sha256=training.bank_sha256, progress=report,
     )  # fmt: skip
     model.metadata["class_names"] = list(training.class_names)
     return model, history
@@ -169,8 +167,9 @@ def _train_cnn(backbone: str, options: dict, report):
     given = {name: options[name] for name in ("margin", "input_px", "crop_px", "lr", "batch_size",
                                               "epochs", "frozen_epochs", "patience", "loss")
              if options[name] is not None}  # fmt: skip
-    common = dict(bits=options["bits"], alpha=options["alpha"], seed=options["seed"],
-                  device=options["device"])  # fmt: skip
+    common = dict(bits=options["bits"], seed=options["seed"], device=options["device"])
+    if options["alpha"] is not None:
+        common["alpha"] = options["alpha"]
     if backbone == "compact":
         if options["weights"] or options["pretrained"]:
             raise click.UsageError(

@@ -32,9 +32,23 @@ def test_train_writes_model_and_curve(tmp_path: Path) -> None:
     valid = descriptor_file(tmp_path / "valid.npz", 1, n_per_class=8)
     model_path = tmp_path / "model.pt"
     result = CliRunner().invoke(
-        main, ["train", str(train), "--valid", str(valid), "--bits", "12", "--epochs", "6",
-               "--seed", "2", "-o", str(model_path), "--quiet"],
-    )  # fmt: skip
+        main,
+        [
+            "train",
+            str(train),
+            "--valid",
+            str(valid),
+            "--bits",
+            "12",
+            "--epochs",
+            "6",
+            "--seed",
+            "2",
+            "-o",
+            str(model_path),
+            "--quiet",
+        ],
+    )
     assert result.exit_code == 0, result.output
     assert "validation mAP@100" in result.output
     model = load_model(model_path)
@@ -98,3 +112,35 @@ def test_import_mat_rejects_other_files(tmp_path: Path) -> None:
         main, ["data", "import-mat", str(tmp_path / "other.mat"), "-o", "x"]
     )
     assert result.exit_code == 1 and "no COSFIREdescriptor struct" in result.output
+
+
+@pytest.mark.parametrize("recipe", ["dsh", "csq", "papers"])
+def test_train_trains_the_recipe_the_pipeline_trains(tmp_path: Path, recipe: str) -> None:
+    from dataclasses import replace
+
+    from hashing.training import RECIPES, TrainingConfig
+
+    train = descriptor_file(tmp_path / "train.npz", 0)
+    valid = descriptor_file(tmp_path / "valid.npz", 1, n_per_class=8)
+    model_path = tmp_path / "model.pt"
+    options = ["--recipe", recipe] if recipe != "dsh" else []  # dsh: no option at all
+    result = CliRunner().invoke(
+        main,
+        [
+            "train",
+            str(train),
+            "--valid",
+            str(valid),
+            "--epochs",
+            "2",
+            "-o",
+            str(model_path),
+            "--quiet",
+            *options,
+        ],
+    )
+    assert result.exit_code == 0, result.output
+    recorded = load_model(model_path).metadata["training"]
+    assert recorded == replace(RECIPES[recipe], epochs=2).to_dict()
+    if recipe == "dsh":
+        assert recorded == replace(TrainingConfig(), epochs=2).to_dict()
