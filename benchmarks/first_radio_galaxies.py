@@ -16,7 +16,7 @@ papers' settings, with the galaxy sizes that motivate them; ``--no-extra-runs`` 
 
 Sections from other benchmarks' JSON files (``--section KIND=PATH``, KIND one of
 ``ablation`` (bench_descriptor_ablation.py), ``hashing`` (bench_hashing.py), ``cnn``
-(bench_cnn.py --backbone compact), ``anomalies`` (bench_anomalies.py)) are rendered by those
+(bench_cnn.py --backbone compact), ``anomalies`` (bench_anomalies.py), ``orientation`` (bench_orientation.py)) are rendered by those
 scripts' ``report_section`` and placed between markers. ``--sections-only`` rewrites just those
 marked sections in the existing markdown, leaving the pipeline-derived text as it was
 generated (for a machine where the pipeline runs are not at hand).
@@ -59,6 +59,7 @@ SECTIONS = {
     "hashing": "bench_hashing",
     "cnn": "bench_cnn",
     "anomalies": "bench_anomalies",
+    "orientation": "bench_orientation",
 }
 
 
