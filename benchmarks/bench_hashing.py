@@ -2,6 +2,7 @@
 
     python benchmarks/bench_hashing.py [--reference PATH.mat] [--first NAME=PATH ...]
         [--bits 16 36 64] [--seeds 0 1 2] [--recipes papers dsh csq] [--json PATH]
+    python benchmarks/bench_hashing.py --merge A.json B.json ... --json ALL.json
 
 Two data sets, every recipe of :data:`hashing.RECIPES` (``--recipes``), 3 seeds, mean +- sd:
 
@@ -186,7 +187,20 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])
     parser.add_argument("--recipes", nargs="+", default=list(RECIPES), choices=list(RECIPES))
     parser.add_argument("--json", type=Path, default=None)
+    parser.add_argument("--merge", type=Path, nargs="+", default=None, metavar="JSON",
+                        help="join the data sets of earlier --json outputs (no training)")  # fmt: skip
     args = parser.parse_args(argv)
+    if args.merge:
+        parts = [json.loads(path.read_text()) for path in args.merge]
+        results = {
+            "seeds": parts[0]["seeds"],
+            "recipe_notes": {k: v for part in parts for k, v in part["recipe_notes"].items()},
+            "datasets": [dataset for part in parts for dataset in part["datasets"]],
+        }
+        if args.json is not None:
+            args.json.write_text(json.dumps(results, indent=1))
+        print(report_section(results))
+        return
 
     datasets = []
     if not args.no_reference:
