@@ -310,7 +310,7 @@ def report_section(results: dict) -> str:
              f"bit hash heads and the classifier head trained jointly, the epoch kept by "
              f"validation mAP@100 (validation queries against the training images). Budget: "
              f"{minutes:.1f} min of training per model on {results['cpu_threads']} CPU threads; "
-             f"{len(seeds)} seeds (mean +- sd). Test queries against the training images; "
+             f"{len(seeds)} seed{'s' if len(seeds) > 1 else ''} (mean +- sd). Test queries against the training images; "
              "rotated queries turn each test image by a random angle (seed 0); noisy queries "
              "are the pipeline's.", "", *compact_table(results), "",
              "Reproduce: `python benchmarks/bench_cnn.py --backbone compact --seeds 0 1 2 "
