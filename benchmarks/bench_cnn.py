@@ -49,7 +49,7 @@ from cosfire.datasets import open_dataset, stratified_subset
 from hashing.cnn import CNNConfig, compact_config, count_multiply_adds, train_cnn_hashing
 from hashing.model import load_model
 from hashing.training import codes_map
-from retrieval._atomic import atomic_write
+from retrieval import atomic_write
 
 #: format of the ``--backbone compact`` JSON
 COMPACT_FORMAT_VERSION = 1

@@ -297,7 +297,7 @@ def main() -> None:
             f"top 10: {100 * summary['original_in_top_10']:.1f} %"
         )
     if arguments.json is not None:
-        from cosfire._atomic import atomic_write
+        from cosfire import atomic_write
 
         arguments.json.parent.mkdir(parents=True, exist_ok=True)
         with atomic_write(arguments.json, "w") as handle:

@@ -7,7 +7,7 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
-from cosfire._atomic import atomic_write
+from cosfire import atomic_write
 
 __all__ = ["describe_to_file"]
 

@@ -20,7 +20,7 @@ def _pyplot():
 
 
 def _save(figure, path: Path) -> Path:
-    from cosfire._atomic import atomic_write
+    from cosfire import atomic_write
 
     with atomic_write(path, "wb") as handle:
         figure.savefig(handle, format="png", dpi=100)

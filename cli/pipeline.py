@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from cosfire._atomic import atomic_write
+from cosfire import atomic_write
 
 if TYPE_CHECKING:
     from cosfire.configure import FilterConfig

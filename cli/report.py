@@ -7,7 +7,7 @@ from typing import Any
 
 import numpy as np
 
-from cosfire._atomic import atomic_write
+from cosfire import atomic_write
 
 __all__ = ["write_report"]
 

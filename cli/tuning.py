@@ -11,7 +11,7 @@ from typing import Any
 
 import numpy as np
 
-from cosfire._atomic import atomic_write
+from cosfire import atomic_write
 
 __all__ = ["PAPER_GRID", "grid_settings", "score_setting", "svm_valid_accuracy", "tune"]
 

@@ -16,6 +16,7 @@ Examples
 (64, 64)
 """
 
+from cosfire._atomic import atomic_write
 from cosfire.apply import apply, response_maps
 from cosfire.bank import FilterBank, configure_bank, load_bank
 from cosfire.blur import blur_radius, blur_sigma, blurred_response
@@ -56,6 +57,7 @@ __all__ = [
     "NoTuplesError",
     "Preprocessing",
     "apply",
+    "atomic_write",
     "blur_radius",
     "blur_sigma",
     "blurred_response",

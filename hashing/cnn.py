@@ -34,7 +34,7 @@ from torch import nn
 from hashing.compact import ROTATION_MARGIN, CompactCNN, rotate_and_crop
 from hashing.losses import DSHLoss, TripletLoss
 from hashing.training import TrainingHistory, _deterministic, codes_map
-from retrieval._atomic import atomic_write
+from retrieval import atomic_write
 
 __all__ = [
     "BACKBONES",

@@ -6,7 +6,7 @@ import os
 from pathlib import Path
 
 from hashing.training import TrainingHistory
-from retrieval._atomic import atomic_write
+from retrieval import atomic_write
 
 __all__ = ["plot_training_curves"]
 

@@ -17,7 +17,7 @@ import numpy as np
 import torch
 
 from hashing.network import HashingNetwork, NetworkConfig
-from retrieval._atomic import atomic_write
+from retrieval import atomic_write
 
 __all__ = ["MODEL_FORMAT", "MODEL_FORMAT_VERSION", "HashingModel", "load_model"]
 

@@ -11,6 +11,7 @@ Examples
 (1, 5)
 """
 
+from retrieval._atomic import atomic_write
 from retrieval.anomalies import (
     AnomalyConfig,
     anomaly_scores,
@@ -19,6 +20,16 @@ from retrieval.anomalies import (
     rank_by_score,
 )
 from retrieval.archive import ARCHIVE_FORMAT_VERSION, Archive, load_archive, save_archive
+from retrieval.classification import (
+    CrossValidation,
+    PairedComparison,
+    SVMProtocol,
+    accuracy_interval,
+    compare_paired,
+    cross_validate,
+    svm_accuracy,
+    svm_accuracy_by_c,
+)
 from retrieval.codes import as_packed, hamming_distances, n_bytes, pack_codes, unpack_codes
 from retrieval.index import HammingIndex
 from retrieval.metrics import (
@@ -33,6 +44,14 @@ from retrieval.metrics import (
 )
 
 __all__ = [
+    "CrossValidation",
+    "PairedComparison",
+    "SVMProtocol",
+    "accuracy_interval",
+    "compare_paired",
+    "cross_validate",
+    "svm_accuracy",
+    "svm_accuracy_by_c",
     "ARCHIVE_FORMAT_VERSION",
     "AnomalyConfig",
     "Archive",
@@ -41,6 +60,7 @@ __all__ = [
     "archive_anomalies",
     "archive_features",
     "as_packed",
+    "atomic_write",
     "average_precision_at_k",
     "distance_matrix",
     "hamming_distances",

@@ -74,3 +74,26 @@ def test_written_files_get_ordinary_permissions(tmp_path: Path) -> None:
     with atomic_write(tmp_path / "atomic.txt", "w") as handle:
         handle.write("x")
     assert os.stat(tmp_path / "atomic.txt").st_mode & 0o777 == os.stat(reference).st_mode & 0o777
+
+
+def test_the_two_packages_share_one_atomic_write():
+    """cosfire and retrieval import no other project package, so each carries the helper;
+    the copies must stay the same, line for line."""
+    root = Path(__file__).resolve().parents[1]
+    assert (root / "cosfire" / "_atomic.py").read_text() == (
+        root / "retrieval" / "_atomic.py"
+    ).read_text()
+
+
+def test_no_package_imports_another_packages_private_module():
+    import re
+
+    root = Path(__file__).resolve().parents[1]
+    packages = ("cosfire", "hashing", "retrieval", "cli")
+    offending = []
+    for package in packages:
+        for path in (root / package).rglob("*.py"):
+            for match in re.finditer(r"^\s*(?:from|import) (\w+)\._\w+", path.read_text(), re.M):
+                if match.group(1) in packages and match.group(1) != package:
+                    offending.append(f"{path.relative_to(root)}: {match.group(0).strip()}")
+    assert offending == []
