@@ -1,7 +1,7 @@
 """Every ``cosfire-hash`` command in the README runs, so that documentation cannot drift.
 
 The commands run in README order in one folder, through click's test runner, on the embedded
-synthetic set: ``first`` becomes ``synthetic`` (with a small ``--per-class`` where the README
+synthetic set: ``first`` becomes ``synthetic``, shell wildcards are expanded (with a small ``--per-class`` where the README
 relies on the FIRST default of 93), ``my_cutout.png`` is a synthetic galaxy, long schedules are
 shortened (``--epochs 1``, one code length without robustness runs for the second pipeline).
 Commands that need pretrained weights (``--weights``) and the ones using their model are left
@@ -10,6 +10,7 @@ out: they need files no test can have.
 
 from __future__ import annotations
 
+import glob
 import re
 import shlex
 from pathlib import Path
@@ -39,6 +40,7 @@ def adapted(command: str, pipelines_seen: int) -> list[str]:
     """Return the arguments of ``command`` adapted to the synthetic set and a short budget."""
     words = shlex.split(command)[1:]
     words = ["synthetic" if w == "first" else w for w in words]
+    words = [match for w in words for match in (sorted(glob.glob(w)) if "*" in w else [w])]
     if words[0] == "configure" and "--per-class" not in words:
         words += ["--per-class", "3"]
     if words[0] == "train" and "--backbone" in words:
@@ -63,6 +65,10 @@ def test_every_readme_command_runs(tmp_path, monkeypatch):
     dataset = open_dataset("synthetic")
     galaxy = dataset.read(dataset.items("test")[0])
     Image.fromarray(np.uint8(np.clip(galaxy, 0, 1) * 255)).save("my_cutout.png")
+    Path("new_cutouts").mkdir()
+    for number, item in enumerate(dataset.items("test")[1:3]):
+        picture = np.uint8(np.clip(dataset.read(item), 0, 1) * 255)
+        Image.fromarray(picture).save(f"new_cutouts/{number}.png")
     pipelines = 0
     ran = 0
     for command in readme_commands():
