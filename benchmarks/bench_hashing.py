@@ -160,7 +160,9 @@ def report_section(results: dict) -> str:
         "beside the test accuracy of the SVM on the same descriptors (C chosen on the "
         "validation split). Recipes (`hashing.RECIPES`, `--recipe` of `train` and `pipeline`): "
         + "; ".join(f"*{name}*: {text}" for name, text in results["recipe_notes"].items())
-        + ". Train seconds: one model, one thread, this machine.",
+        + ". Train seconds: wall time of one model on one thread of this machine"
+        + (f" ({results['note']})" if results.get("note") else "")
+        + ".",
         "",
         "| descriptors | SVM test accuracy | recipe | bits | mAP@100 | valid mAP@100 | train s |",
         "| --- | --- | --- | --- | --- | --- | --- |",
@@ -189,6 +191,7 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--json", type=Path, default=None)
     parser.add_argument("--merge", type=Path, nargs="+", default=None, metavar="JSON",
                         help="join the data sets of earlier --json outputs (no training)")  # fmt: skip
+    parser.add_argument("--note", default="", help="a remark on the run for the report")
     args = parser.parse_args(argv)
     if args.merge:
         parts = [json.loads(path.read_text()) for path in args.merge]
@@ -196,6 +199,7 @@ def main(argv: list[str] | None = None) -> None:
             "seeds": parts[0]["seeds"],
             "recipe_notes": {k: v for part in parts for k, v in part["recipe_notes"].items()},
             "datasets": [dataset for part in parts for dataset in part["datasets"]],
+            "note": args.note,
         }
         if args.json is not None:
             args.json.write_text(json.dumps(results, indent=1))
@@ -211,6 +215,7 @@ def main(argv: list[str] | None = None) -> None:
         arrays = first_splits(Path(path))
         datasets.append(bench_dataset(f"FIRST, {name}", lambda seed, a=arrays: a, args))
     results = {
+        "note": args.note,
         "seeds": args.seeds,
         "recipe_notes": {name: RECIPES[name].summary() for name in args.recipes},
         "datasets": datasets,
