@@ -91,14 +91,29 @@ ROWS = (
     Row("papers' settings (DoG sigma 5, 93 filters per class)", "papers", 93),
     Row("mixed bank, DoG sigmas 2, 3, 5, 1 px smoothing (93 per class)", "mixed-smooth", 93),
     Row("+ more filters (140 per class)", "mixed-smooth", 140, hashed=False),
-    Row("+ radial flux profile and angular harmonics (not COSFIRE)", "mixed-smooth", 140,
-        ("radial", "angular"), hashed=False),
-    Row("+ moments and region properties (not COSFIRE)", "mixed-smooth", 140,
-        ("radial", "angular", "moments"), hashed=False),
+    Row(
+        "+ radial flux profile and angular harmonics (not COSFIRE)",
+        "mixed-smooth",
+        140,
+        ("radial", "angular"),
+        hashed=False,
+    ),
+    Row(
+        "+ moments and region properties (not COSFIRE)",
+        "mixed-smooth",
+        140,
+        ("radial", "angular", "moments"),
+        hashed=False,
+    ),
     Row("+ rotation-invariant LBP (not COSFIRE)", "mixed-smooth", 140, MORPHOLOGY_GROUPS),
-    Row("morphology alone, no COSFIRE filter (not COSFIRE)", None, 0, MORPHOLOGY_GROUPS,
-        hashed=False),
-)  # fmt: skip
+    Row(
+        "morphology alone, no COSFIRE filter (not COSFIRE)",
+        None,
+        0,
+        MORPHOLOGY_GROUPS,
+        hashed=False,
+    ),
+)
 
 
 def _items(dataset):
@@ -232,9 +247,13 @@ def score_row(row, pools, morphology, labels, split, args) -> dict:
         )
         c = max(sorted(valid_by_c), key=valid_by_c.get)
         test, _ = svm_accuracy(
-            x[train_rows], labels[train_rows], x[test_rows], labels[test_rows],
-            c=c, protocol=protocol,
-        )  # fmt: skip
+            x[train_rows],
+            labels[train_rows],
+            x[test_rows],
+            labels[test_rows],
+            c=c,
+            protocol=protocol,
+        )
         entry = {"draw": draw, "c": c, "valid": valid_by_c[c], "test": test}
         if args.hashing and row.hashed:
             entry["map_36"] = hashing_map(x, labels, train_rows, valid_rows, test_rows, draw)
@@ -276,13 +295,18 @@ def hashing_map(x, labels, train_rows, valid_rows, test_rows, seed: int) -> floa
     from hashing.training import TrainingConfig, codes_map, train_hashing
 
     model, _ = train_hashing(
-        x[train_rows], labels[train_rows], x[valid_rows], labels[valid_rows],
-        config=TrainingConfig(bits=36, seed=seed),
-    )  # fmt: skip
-    return codes_map(
-        model.encode(x[test_rows]), labels[test_rows], model.encode(x[train_rows]),
+        x[train_rows],
         labels[train_rows],
-    )  # fmt: skip
+        x[valid_rows],
+        labels[valid_rows],
+        config=TrainingConfig(bits=36, seed=seed),
+    )
+    return codes_map(
+        model.encode(x[test_rows]),
+        labels[test_rows],
+        model.encode(x[train_rows]),
+        labels[train_rows],
+    )
 
 
 def run(args) -> dict:

@@ -97,11 +97,19 @@ def hash_once(data: dict, recipe: str, bits: int, seed: int) -> dict[str, float]
     seconds = time.perf_counter() - start
     database_codes = model.encode(data["database"][0])
     test_map = codes_map(
-        model.encode(data["test"][0]), data["test"][1], database_codes, data["database"][1],
-        100, seed,
-    )  # fmt: skip
-    return {"valid_map": history.best_valid_map, "test_map": test_map, "seconds": seconds,
-            "epoch": history.best_epoch}  # fmt: skip
+        model.encode(data["test"][0]),
+        data["test"][1],
+        database_codes,
+        data["database"][1],
+        100,
+        seed,
+    )
+    return {
+        "valid_map": history.best_valid_map,
+        "test_map": test_map,
+        "seconds": seconds,
+        "epoch": history.best_epoch,
+    }
 
 
 def _summary(values: list[float]) -> dict[str, float]:
@@ -140,7 +148,7 @@ def bench_dataset(name: str, loader, args) -> dict:
         "svm": {
             "test": _summary([s["test"] for s in svm]),
             "runs": svm,
-        },  # fmt: skip
+        },
         "rows": rows,
     }
 
@@ -189,8 +197,14 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])
     parser.add_argument("--recipes", nargs="+", default=list(RECIPES), choices=list(RECIPES))
     parser.add_argument("--json", type=Path, default=None)
-    parser.add_argument("--merge", type=Path, nargs="+", default=None, metavar="JSON",
-                        help="join the data sets of earlier --json outputs (no training)")  # fmt: skip
+    parser.add_argument(
+        "--merge",
+        type=Path,
+        nargs="+",
+        default=None,
+        metavar="JSON",
+        help="join the data sets of earlier --json outputs (no training)",
+    )
     parser.add_argument("--note", default="", help="a remark on the run for the report")
     args = parser.parse_args(argv)
     if args.merge:
@@ -208,8 +222,13 @@ def main(argv: list[str] | None = None) -> None:
 
     datasets = []
     if not args.no_reference:
-        datasets.append(bench_dataset("authors' descriptors (their FIRST selection)",
-                                      lambda seed: authors_splits(args.reference, seed), args))  # fmt: skip
+        datasets.append(
+            bench_dataset(
+                "authors' descriptors (their FIRST selection)",
+                lambda seed: authors_splits(args.reference, seed),
+                args,
+            )
+        )
     for spec in args.first:
         name, _, path = spec.partition("=")
         arrays = first_splits(Path(path))

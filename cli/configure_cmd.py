@@ -206,8 +206,12 @@ def build_filter_config(options: dict):
     help="Labelled images: the FIRST zip/folder, a <split>/<class>/ folder, 'first' or 'synthetic'.",
 )
 @click.option("--split", default="train", show_default=True, help="Split to draw prototypes from.")
-@click.option("--per-class", type=click.IntRange(min=1), default=None,
-              help="Filters per class [93; from --preset].")  # fmt: skip
+@click.option(
+    "--per-class",
+    type=click.IntRange(min=1),
+    default=None,
+    help="Filters per class [93; from --preset].",
+)
 @click.option("--seed", type=int, default=0, show_default=True, help="Seed of the prototype draw.")
 @click.option(
     "--prototype",
@@ -259,9 +263,13 @@ def configure(
         raise click.UsageError("give exactly one of --dataset or --prototype")
     config, preprocessing, rotations = build_filter_config(options)
     recipe = resolve_preset(
-        click.get_current_context(), preset, per_class=per_class, bank_sigmas=bank_sigmas,
-        smooth_px=options["smooth_px"], extras=extras,
-    )  # fmt: skip
+        click.get_current_context(),
+        preset,
+        per_class=per_class,
+        bank_sigmas=bank_sigmas,
+        smooth_px=options["smooth_px"],
+        extras=extras,
+    )
     per_class = recipe["per_class"]
     preprocessing = dataclasses.replace(preprocessing, smooth_px=recipe["smooth_px"])
     sigma_given = (

@@ -275,14 +275,20 @@ def _run_pipeline(folder: Path, config: PipelineConfig, *, quiet: bool, echo) ->
     def configure() -> dict:
         items = dataset.items("train")
         bank = configure_bank(
-            items, [i.label for i in items], class_names=dataset.class_names,
-            per_class=config.per_class, seed=config.seed, config=config.filter_configs(),
+            items,
+            [i.label for i in items],
+            class_names=dataset.class_names,
+            per_class=config.per_class,
+            seed=config.seed,
+            config=config.filter_configs(),
             preprocessing=Preprocessing(
                 crop_px=config.crop_px, noise_clip=config.noise_clip, smooth_px=config.smooth_px
             ),
             rotations_deg=tuple(360.0 * i / config.rotations for i in range(config.rotations)),
-            read=dataset.read, sources=[dataset.name(i) for i in items], extras=config.extras,
-        )  # fmt: skip
+            read=dataset.read,
+            sources=[dataset.name(i) for i in items],
+            extras=config.extras,
+        )
         bank.metadata.update({"dataset": dataset.source})
         bank.save(bank_path)
         return {
@@ -388,12 +394,21 @@ def _run_pipeline(folder: Path, config: PipelineConfig, *, quiet: bool, echo) ->
         index = HammingIndex(model.bits)
         index.add(model.encode(train.descriptors))
         save_archive(
-            Archive(index, train.paths, train.labels, train.class_names, str(bank_path.resolve()),
-                    file_sha256(bank_path), str(main_model_path.resolve()), file_sha256(main_model_path),
-                    {"dataset": dataset.source, "split": "train"}, train.descriptors,
-                    train.angles_deg),
+            Archive(
+                index,
+                train.paths,
+                train.labels,
+                train.class_names,
+                str(bank_path.resolve()),
+                file_sha256(bank_path),
+                str(main_model_path.resolve()),
+                file_sha256(main_model_path),
+                {"dataset": dataset.source, "split": "train"},
+                train.descriptors,
+                train.angles_deg,
+            ),
             archive_path,
-        )  # fmt: skip
+        )
         return {"items": len(index)}
 
     run.stage(f"index-{config.main_bits}", [archive_path], build_archive)
@@ -416,9 +431,13 @@ def _run_pipeline(folder: Path, config: PipelineConfig, *, quiet: bool, echo) ->
         protocol, scores = candidates[normalisation]
         best_c = max(scores, key=scores.get)
         accuracy, _ = svm_accuracy(
-            train.descriptors, train.labels, test.descriptors, test.labels, c=best_c,
+            train.descriptors,
+            train.labels,
+            test.descriptors,
+            test.labels,
+            c=best_c,
             protocol=protocol,
-        )  # fmt: skip
+        )
         summary = {
             "kernel": "quadratic",
             "C": best_c,

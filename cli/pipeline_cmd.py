@@ -18,8 +18,12 @@ __all__ = ["pipeline"]
               help="'synthetic' (embedded), 'first' (COSFIRE_HASH_DATA or download), or a zip/folder.")  # fmt: skip
 @click.option("--out", "out", type=click.Path(file_okay=False, path_type=Path), required=True,
               help="Run folder (created; an existing one with the same settings is continued).")  # fmt: skip
-@click.option("--per-class", type=click.IntRange(min=1), default=None,
-              help="Filters per class (default: the preset's, or 10 on the synthetic set).")  # fmt: skip
+@click.option(
+    "--per-class",
+    type=click.IntRange(min=1),
+    default=None,
+    help="Filters per class (default: the preset's, or 10 on the synthetic set).",
+)
 @preset_options
 @click.option("--bits", default="8,16,24,32,36,48,64,72", show_default=True, help="Code lengths.")
 @click.option("--main-bits", type=int, default=36, show_default=True,
@@ -41,10 +45,14 @@ __all__ = ["pipeline"]
 @click.option("--rotation-draws", type=click.IntRange(min=1), default=5, show_default=True,
               help="How many times the rotated-query check draws fresh random angles (its "
                    "mAP@100 is reported per draw and as their mean).")  # fmt: skip
-@click.option("--recipe", type=click.Choice(["papers", "dsh", "csq"]), default="dsh",
-              show_default=True,
-              help="Hashing recipe (hashing.RECIPES): papers = DSH with RMSprop 0.01; dsh = DSH "
-                   "+ class loss, Adam; csq = class hash centres, retrained on train + valid.")  # fmt: skip
+@click.option(
+    "--recipe",
+    type=click.Choice(["papers", "dsh", "csq"]),
+    default="dsh",
+    show_default=True,
+    help="Hashing recipe (hashing.RECIPES): papers = DSH with RMSprop 0.01; dsh = DSH "
+    "+ class loss, Adam; csq = class hash centres, retrained on train + valid.",
+)
 @click.option("--no-robustness", is_flag=True, help="Skip the rotated and noisy query runs.")
 @click.option("--jobs", type=int, default=2, show_default=True)
 @click.option("--seed", type=int, default=0, show_default=True)
@@ -86,9 +94,13 @@ def pipeline(
         filter_config = filter_config.get("filter_config", filter_config)
     recipe_name = recipe
     recipe = resolve_preset(
-        click.get_current_context(), preset, per_class=per_class, bank_sigmas=bank_sigmas,
-        smooth_px=smooth_px, extras=extras,
-    )  # fmt: skip
+        click.get_current_context(),
+        preset,
+        per_class=per_class,
+        bank_sigmas=bank_sigmas,
+        smooth_px=smooth_px,
+        extras=extras,
+    )
     if per_class is None and dataset == "synthetic":
         recipe["per_class"] = 10
     config = PipelineConfig(
