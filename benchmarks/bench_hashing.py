@@ -39,7 +39,7 @@ sys.path.insert(0, str(ROOT))
 from cosfire.descriptor_file import load_descriptors  # noqa: E402
 from cosfire.reference_mat import import_reference_mat  # noqa: E402
 from hashing import RECIPES, codes_map, stratified_split, train_hashing  # noqa: E402
-from retrieval.classification import SVMProtocol, svm_accuracy, svm_accuracy_by_c  # noqa: E402
+from retrieval.classification import choose_on_valid, svm_accuracy  # noqa: E402
 
 DEFAULT_REFERENCE = ROOT.parent / "shared/data/cosfire-reference/COSFIREdescriptor_train_valid.mat"
 
@@ -75,14 +75,10 @@ def first_splits(path: Path) -> dict[str, tuple[np.ndarray, np.ndarray]]:
 
 def svm_test_accuracy(data: dict, normalisations: tuple[str, ...]) -> dict[str, float]:
     """Test accuracy of the SVM protocol, normalisation and C chosen on the validation split."""
-    best = None
-    for normalisation in normalisations:
-        protocol = SVMProtocol(normalisation=normalisation)
-        valid_by_c = svm_accuracy_by_c(*data["train"], *data["valid"], protocol=protocol)
-        c = max(sorted(valid_by_c), key=valid_by_c.get)
-        if best is None or valid_by_c[c] > best[0]:
-            best = (valid_by_c[c], c, protocol)
-    valid, c, protocol = best
+    protocol, c, valid_by_c = choose_on_valid(
+        *data["train"], *data["valid"], normalisations=normalisations
+    )
+    valid = valid_by_c[c]
     accuracy, _ = svm_accuracy(*data["train"], *data["test"], c=c, protocol=protocol)
     return {"c": c, "valid": valid, "test": accuracy, "normalisation": protocol.normalisation}
 

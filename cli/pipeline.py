@@ -416,20 +416,19 @@ def _run_pipeline(folder: Path, config: PipelineConfig, *, quiet: bool, echo) ->
     svm_path = run.path("svm.json")
 
     def svm() -> dict:
-        from retrieval.classification import SVMProtocol, svm_accuracy, svm_accuracy_by_c
+        from retrieval.classification import choose_on_valid, svm_accuracy
 
         # the row normalisation is chosen with C on valid (L2 alone wins for filter maxima;
         # standardising every column can help where morphology extras are appended)
-        candidates = {}
-        for normalisation in ("l2", "l2+standard") if config.extras else ("l2",):
-            protocol = SVMProtocol(cs=(0.1, 1.0, 10.0, 100.0), normalisation=normalisation)
-            by_c = svm_accuracy_by_c(
-                train.descriptors, train.labels, valid.descriptors, valid.labels, protocol=protocol
-            )
-            candidates[normalisation] = (protocol, by_c)
-        normalisation = max(candidates, key=lambda n: max(candidates[n][1].values()))
-        protocol, scores = candidates[normalisation]
-        best_c = max(scores, key=scores.get)
+        protocol, best_c, scores = choose_on_valid(
+            train.descriptors,
+            train.labels,
+            valid.descriptors,
+            valid.labels,
+            normalisations=("l2", "l2+standard") if config.extras else ("l2",),
+            cs=(0.1, 1.0, 10.0, 100.0),
+        )
+        normalisation = protocol.normalisation
         accuracy, _ = svm_accuracy(
             train.descriptors,
             train.labels,

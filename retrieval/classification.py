@@ -26,6 +26,7 @@ __all__ = [
     "PairedComparison",
     "SVMProtocol",
     "accuracy_interval",
+    "choose_on_valid",
     "compare_paired",
     "cross_validate",
     "svm_accuracy",
@@ -113,6 +114,37 @@ def svm_accuracy_by_c(
         )
         for c in protocol.cs
     }
+
+
+def choose_on_valid(
+    train_x: np.ndarray,
+    train_y: np.ndarray,
+    valid_x: np.ndarray,
+    valid_y: np.ndarray,
+    *,
+    normalisations: tuple[str, ...] = ("l2",),
+    cs: tuple[float, ...] = SVMProtocol().cs,
+) -> tuple[SVMProtocol, float, dict[float, float]]:
+    """Return (protocol, C, validation accuracy per C) of the best setting on the valid split.
+
+    Normalisations are tried in order and C candidates from the smallest; on a tie the first
+    wins, so the plain L2 protocol and the smaller C are kept unless another does better.
+
+    Examples
+    --------
+    >>> x = np.array([[1.0, 0], [0.9, 0.1], [0, 1.0], [0.1, 0.9]]); y = np.array([0, 0, 1, 1])
+    >>> protocol, c, scores = choose_on_valid(x, y, x, y)
+    >>> protocol.normalisation, c, scores[c]
+    ('l2', 1.0, 1.0)
+    """
+    best = None
+    for normalisation in normalisations:
+        protocol = SVMProtocol(cs=cs, normalisation=normalisation)
+        scores = svm_accuracy_by_c(train_x, train_y, valid_x, valid_y, protocol=protocol)
+        c = max(sorted(scores), key=scores.get)
+        if best is None or scores[c] > best[2][best[1]]:
+            best = (protocol, c, scores)
+    return best
 
 
 def svm_accuracy(
