@@ -21,7 +21,15 @@ too new: a damaged archive never gives an answer.
 
 Archives without descriptors (CNN archives, or codes given without them) are written as format
 version 1, which cosfire-hash before version 2 also reads; version-1 archives load with
-``descriptors=None``. ``angles.npz`` needs no new version: readers that do not know it skip it,
+``descriptors=None``. Archives whose index is an IVF or HNSW index are written as format
+version 3: their ``index.npz`` holds faiss's own serialisation of the trained index (index
+format version 2, :mod:`retrieval.index`), which loads without re-training; releases before
+it refuse such archives with "upgrade cosfire-hash" instead of misreading them.
+
+An archive may have no filter bank (``bank_path`` ""): a CNN archive, whose model hashes
+images, or an archive of descriptors made elsewhere (the authors' MATLAB descriptors imported
+by ``cosfire-hash data import-mat``). The latter is searched by descriptors and by its own
+items (:meth:`Archive.item_position`), not by images. ``angles.npz`` needs no new version: readers that do not know it skip it,
 and archives without it load with ``angles_deg=None``.
 """
 
@@ -43,7 +51,7 @@ from retrieval.index import HammingIndex
 
 __all__ = ["ARCHIVE_FORMAT_VERSION", "Archive", "load_archive", "save_archive"]
 
-ARCHIVE_FORMAT_VERSION = 2
+ARCHIVE_FORMAT_VERSION = 3
 _FORMAT = "cosfire-hash archive"
 _MEMBERS = ("index.npz", "items.npz")
 _DESCRIPTORS = "descriptors.npz"
@@ -122,6 +130,28 @@ class Archive:
     def __len__(self) -> int:
         return len(self.index)
 
+    @property
+    def has_bank(self) -> bool:
+        """Whether the archive records the filter bank that turns an image into a descriptor."""
+        return bool(self.bank_path)
+
+    def item_position(self, name: str) -> int | None:
+        """Return the position of the item whose path, or unique file name, is ``name``.
+
+        None when no item, or more than one item, has that file name.
+
+        Examples
+        --------
+        >>> index = HammingIndex(3); index.add(np.zeros((2, 3), dtype=bool))
+        >>> archive = Archive(index, ("train/FRI/a.png", "train/FRII/b.png"), np.array([0, 1]))
+        >>> archive.item_position("b.png"), archive.item_position("train/FRI/a.png")
+        (1, 0)
+        """
+        if name in self.paths:
+            return self.paths.index(name)
+        matches = [i for i, path in enumerate(self.paths) if PurePosixPath(path).name == name]
+        return matches[0] if len(matches) == 1 else None
+
     def label_name(self, label: int) -> str:
         """Return the class name of ``label`` ("?" for unknown)."""
         return self.class_names[label] if 0 <= label < len(self.class_names) else "?"
@@ -147,10 +177,17 @@ def _array_bytes(name: str, values: np.ndarray) -> bytes:
     return buffer.getvalue()
 
 
+def _format_version(archive: Archive) -> int:
+    if archive.index.is_native:
+        return 3
+    return 2 if archive.descriptors is not None else 1
+
+
 def save_archive(archive: Archive, path: str | os.PathLike[str]) -> Path:
     """Write ``archive`` to ``path`` atomically (an interrupted write leaves the old file).
 
-    An archive without descriptors is written as format version 1, readable by older releases.
+    The format version written is the lowest that holds the archive: 1 without descriptors
+    (readable by older releases), 2 with them, 3 when the index is stored in faiss's format.
     """
     members = {"index.npz": archive.index.to_bytes(), "items.npz": _items_bytes(archive)}
     if archive.descriptors is not None:
@@ -159,7 +196,7 @@ def save_archive(archive: Archive, path: str | os.PathLike[str]) -> Path:
         members[_ANGLES] = _array_bytes("angles_deg", archive.angles_deg)
     manifest = {
         "format": _FORMAT,
-        "format_version": ARCHIVE_FORMAT_VERSION if archive.descriptors is not None else 1,
+        "format_version": _format_version(archive),
         "bits": archive.index.bits,
         "kind": archive.index.kind,
         "items": len(archive),

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import io
 import json
 import zipfile
@@ -20,10 +21,16 @@ def archive_file(tmp_path: Path) -> Path:
     index = HammingIndex(36)
     index.add(rng.integers(0, 2, (64, 36)).astype(bool))
     archive = Archive(
-        index, tuple(f"g{i}.png" for i in range(64)), rng.integers(0, 4, 64),
-        ("Bent", "Compact", "FRI", "FRII"), "bank.json", "a" * 64, "model.pt", "b" * 64,
+        index,
+        tuple(f"g{i}.png" for i in range(64)),
+        rng.integers(0, 4, 64),
+        ("Bent", "Compact", "FRI", "FRII"),
+        "bank.json",
+        "a" * 64,
+        "model.pt",
+        "b" * 64,
         {"note": "test"},
-    )  # fmt: skip
+    )
     return save_archive(archive, tmp_path / "a.chx")
 
 
@@ -113,10 +120,15 @@ def test_descriptors_round_trip_as_format_version_2(tmp_path: Path) -> None:
     index.add(rng.integers(0, 2, (5, 12)).astype(bool))
     descriptors = rng.random((5, 7), dtype=np.float32)
     path = save_archive(
-        Archive(index, tuple(f"g{i}.png" for i in range(5)), np.zeros(5), ("A",),
-                descriptors=descriptors),
+        Archive(
+            index,
+            tuple(f"g{i}.png" for i in range(5)),
+            np.zeros(5),
+            ("A",),
+            descriptors=descriptors,
+        ),
         tmp_path / "d.chx",
-    )  # fmt: skip
+    )
     with zipfile.ZipFile(path) as bundle:
         assert json.loads(bundle.read("manifest.json"))["format_version"] == 2
     loaded = load_archive(path)
@@ -153,3 +165,80 @@ def test_edited_descriptors_are_detected(tmp_path: Path) -> None:
     rewrite(path, edit)
     with pytest.raises(ValueError, match="checksum of descriptors.npz"):
         load_archive(path)
+
+
+@pytest.mark.parametrize("kind", ["ivf", "hnsw"])
+def test_approximate_archive_is_format_version_3_and_loads_without_training(
+    kind: str, tmp_path: Path, monkeypatch
+) -> None:
+    rng = np.random.default_rng(7)
+    index = HammingIndex(24, kind=kind)
+    index.add(rng.integers(0, 2, (1500, 24)).astype(bool))
+    archive = Archive(index, tuple(f"g{i}.png" for i in range(1500)), np.zeros(1500), ("A",))
+    path = save_archive(archive, tmp_path / f"{kind}.chx")
+    with zipfile.ZipFile(path) as bundle:
+        assert json.loads(bundle.read("manifest.json"))["format_version"] == 3
+    queries = rng.integers(0, 2, (20, 24)).astype(bool)
+    expected = index.search(queries, 8)
+
+    def rebuilt(self, training=None):
+        raise AssertionError("the archive's index was trained or built again on load")
+
+    monkeypatch.setattr(HammingIndex, "_new_faiss_index", rebuilt)
+    loaded = load_archive(path)
+    assert loaded.index.kind == kind and loaded.index.is_native
+    for got, want in zip(loaded.index.search(queries, 8), expected, strict=True):
+        assert np.array_equal(got, want)
+
+
+def test_archive_written_before_faiss_format_still_loads(tmp_path: Path) -> None:
+    # format version 2 with an IVF index stored as codes and settings (index format 1)
+    rng = np.random.default_rng(8)
+    codes = rng.integers(0, 2, (300, 16)).astype(bool)
+    index = HammingIndex(16, kind="ivf")
+    index.add(codes)
+    path = save_archive(
+        Archive(
+            index,
+            tuple(f"g{i}" for i in range(300)),
+            np.zeros(300),
+            ("A",),
+            descriptors=np.ones((300, 3), np.float32),
+        ),
+        tmp_path / "old.chx",
+    )
+
+    def as_old_release(members):
+        with np.load(io.BytesIO(members["index.npz"])) as stored:
+            fields = {key: stored[key] for key in stored.files if key != "faiss_index"}
+        fields["format_version"] = np.int64(1)
+        buffer = io.BytesIO()
+        np.savez(buffer, **fields)
+        members["index.npz"] = buffer.getvalue()
+        manifest = json.loads(members["manifest.json"])
+        manifest["format_version"] = 2
+        manifest["members"]["index.npz"] = hashlib.sha256(buffer.getvalue()).hexdigest()
+        members["manifest.json"] = json.dumps(manifest).encode()
+
+    rewrite(path, as_old_release)
+    loaded = load_archive(path)
+    assert loaded.index.kind == "ivf" and len(loaded) == 300
+    distances, ids = loaded.index.search(codes[:4], 1)
+    assert np.all(distances == 0) and ids[:, 0].tolist() == [0, 1, 2, 3]
+
+
+def test_archive_without_a_bank_finds_its_items(tmp_path: Path) -> None:
+    index = HammingIndex(8)
+    index.add(np.eye(8, dtype=bool)[:3])
+    archive = Archive(
+        index,
+        ("train/FRI/a.png", "train/FRII/a.png", "train/Bent/c.png"),
+        np.arange(3),
+        ("FRI", "FRII", "Bent"),
+    )
+    loaded = load_archive(save_archive(archive, tmp_path / "nobank.chx"))
+    assert not loaded.has_bank and loaded.bank_path == ""
+    assert loaded.item_position("c.png") == 2
+    assert loaded.item_position("train/FRII/a.png") == 1
+    assert loaded.item_position("a.png") is None  # two items share the name
+    assert loaded.item_position("missing.png") is None

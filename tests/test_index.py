@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 from pathlib import Path
 
 import numpy as np
@@ -104,3 +105,75 @@ def test_approximate_kinds_find_exact_duplicates(kind: str) -> None:
     distances, ids = index.search(codes[:20], 5)
     assert np.all(distances[:, 0] == 0)
     assert np.array_equal(ids[:, 0], np.arange(20))
+
+
+def _refuse_rebuilding(monkeypatch) -> None:
+    """Make any training or building of a faiss index fail the test."""
+
+    def rebuilt(self, training=None):
+        raise AssertionError("the faiss index was trained or built again on load")
+
+    monkeypatch.setattr(HammingIndex, "_new_faiss_index", rebuilt)
+
+
+@pytest.mark.parametrize("kind", ["ivf", "hnsw"])
+def test_approximate_index_loads_in_faiss_format_without_training(
+    kind: str, tmp_path: Path, monkeypatch
+) -> None:
+    rng = np.random.default_rng(4)
+    codes = rng.integers(0, 2, (2000, 36)).astype(bool)
+    index = HammingIndex(36, kind=kind)
+    index.add(codes)
+    queries = rng.integers(0, 2, (30, 36)).astype(bool)
+    expected = index.search(queries, 10)
+    path = index.save(tmp_path / f"{kind}.npz")
+    with np.load(path) as stored:
+        assert int(stored["format_version"]) == 2 and stored["faiss_index"].dtype == np.uint8
+    _refuse_rebuilding(monkeypatch)
+    loaded = HammingIndex.load(path)
+    assert loaded._index.is_trained and loaded._index.ntotal == 2000
+    if kind == "ivf":
+        assert loaded._index.nlist == index._index.nlist == index.ivf_lists
+    for got, want in zip(loaded.search(queries, 10), expected, strict=True):
+        assert np.array_equal(got, want)
+    # the restored index keeps working: new codes are found (no training needed for them)
+    loaded.add(codes[:1], ids=[5000])
+    distances, ids = loaded.search(codes[:1], 2)
+    assert distances[0].tolist() == [0, 0] and 5000 in ids[0]
+
+
+def test_index_files_of_format_version_1_still_load() -> None:
+    # an IVF index saved before faiss's format was stored: codes and settings only, rebuilt
+    rng = np.random.default_rng(5)
+    codes = rng.integers(0, 2, (400, 16)).astype(bool)
+    buffer = io.BytesIO()
+    np.savez(
+        buffer,
+        codes=pack_codes(codes),
+        ids=np.arange(400, dtype=np.int64),
+        bits=np.int64(16),
+        kind=np.array("ivf"),
+        hnsw_neighbours=np.int64(16),
+        multihash_tables=np.int64(4),
+        hnsw_ef_search=np.int64(256),
+        multihash_flips=np.int64(2),
+        ivf_lists=np.int64(0),
+        ivf_probes=np.int64(16),
+        format_version=np.int64(1),
+    )
+    loaded = HammingIndex.from_bytes(buffer.getvalue())
+    assert loaded.kind == "ivf" and len(loaded) == 400 and loaded.is_native
+    distances, ids = loaded.search(codes[:5], 1)
+    assert np.all(distances == 0) and ids[:, 0].tolist() == [0, 1, 2, 3, 4]
+
+
+def test_damaged_faiss_member_is_a_clear_error() -> None:
+    index = HammingIndex(16, kind="hnsw")
+    index.add(np.random.default_rng(6).integers(0, 2, (50, 16)).astype(bool))
+    with np.load(io.BytesIO(index.to_bytes())) as stored:
+        fields = {key: stored[key] for key in stored.files}
+    fields["faiss_index"] = fields["faiss_index"][:40]
+    buffer = io.BytesIO()
+    np.savez(buffer, **fields)
+    with pytest.raises(ValueError, match="unreadable faiss index"):
+        HammingIndex.from_bytes(buffer.getvalue())
