@@ -444,6 +444,46 @@ def describe_pool(pool: Pool, dataset, out: Path, per_class: int) -> dict[str, n
     return arrays
 
 
+def pool_bank(pool: Pool, dataset, out: Path, per_class: int) -> FilterBank:
+    """The bank of a plain, ``upsilon`` or ``pushpull`` pool (its JSON cached by a describe)."""
+    if pool.derived in ("upsilon", "pushpull"):
+        mixed = next(p for p in POOLS if p.name == "mixed-smooth")
+        source = base_bank(mixed, dataset, out, per_class)
+        if pool.derived == "upsilon":
+            return scaled_bank(source, UPSILONS)
+        return push_pull_bank(source, *PUSH_PULL)
+    if pool.derived:
+        raise ValueError(f"no noisy queries for the {pool.name!r} pool")
+    return base_bank(pool, dataset, out, per_class)
+
+
+def noisy_test(pool: Pool, dataset, out: Path, per_class: int, level: float) -> dict:
+    """Descriptors and morphology of the test galaxies with Gaussian noise (the pipeline's
+    noisy queries: sigma ``level`` x each image's peak, seed 0), cached."""
+    from cli.pipeline import TransformedReader
+
+    path = out / f"noisy{level:g}-{pool.name}-{per_class}.npz"
+    if path.exists():
+        with np.load(path, allow_pickle=False) as stored:
+            return dict(stored)
+    test_items = list(dataset.items("test"))
+    reader = TransformedReader(dataset, noise=level, seed=0)
+    bank = pool_bank(pool, dataset, out, per_class)
+    start = time.perf_counter()
+    descriptors = describe_report(bank, test_items, read=reader, n_jobs=2).descriptors
+    preprocessing = Preprocessing(crop_px=150, noise_clip=3.0, smooth_px=1.0)
+    morphology = np.stack(
+        [morphology_features(preprocess(reader(item), preprocessing)) for item in test_items]
+    )
+    arrays = {
+        "descriptors": descriptors,
+        "morphology": morphology,
+        "seconds": np.asarray(time.perf_counter() - start),
+    }
+    np.savez(path, **arrays)
+    return arrays
+
+
 def rotation_features(values: np.ndarray, angles_deg: np.ndarray) -> np.ndarray:
     """Per galaxy and filter: the maximum, and cos / sin of twice its rotation relative to
     the galaxy's dominant rotation, shape (n, F, 3); 0 where the filter is silent.
@@ -595,8 +635,12 @@ def row_features(row: Row, pools, morphology: np.ndarray, filters: np.ndarray | 
     return np.hstack(blocks)
 
 
-def score_row(row, pools, morphology, labels, split, args) -> dict:
-    """Cross-validation on train + valid, then the test split once, for one row."""
+def score_row(row, pools, morphology, labels, split, args, noisy_pools=None) -> dict:
+    """Cross-validation on train + valid, then the test split once, for one row.
+
+    With ``noisy_pools`` holding the row's pool, the SVM of every test draw also scores the
+    noisy test galaxies (``noisy_test``).
+    """
     development = np.flatnonzero(split != "test")
     train_rows = np.flatnonzero(split == "train")
     valid_rows = np.flatnonzero(split == "valid")
@@ -604,6 +648,14 @@ def score_row(row, pools, morphology, labels, split, args) -> dict:
     pool = pools.get(row.pool)
     all_filters = None if pool is None else np.arange(pool["filter_class"].size)
     features = row_features(row, pools, morphology, all_filters)
+    noisy = None
+    if noisy_pools and row.pool in noisy_pools:
+        noisy = row_features(
+            row,
+            {row.pool: noisy_pools[row.pool]},
+            noisy_pools[row.pool]["morphology"],
+            all_filters,
+        )
     n_filters = 0 if pool is None else pool["descriptors"].shape[1]
     chosen: dict[tuple[int, int], np.ndarray] = {}
 
@@ -649,6 +701,15 @@ def score_row(row, pools, morphology, labels, split, args) -> dict:
             protocol=protocol,
         )
         entry = {"draw": draw, "c": c, "valid": valid_by_c[c], "test": test}
+        if noisy is not None:
+            entry["noisy_test"], _ = svm_accuracy(
+                x[train_rows],
+                labels[train_rows],
+                noisy[:, used],
+                labels[test_rows],
+                c=c,
+                protocol=protocol,
+            )
         if args.hashing and row.hashed:
             entry["map_36"] = hashing_map(x, labels, train_rows, valid_rows, test_rows, draw)
         draws.append(entry)
@@ -667,6 +728,11 @@ def score_row(row, pools, morphology, labels, split, args) -> dict:
         "test_sd": float(tests.std(ddof=1)) if tests.size > 1 else 0.0,
         "test_interval": [low, high],
     }
+    if noisy is not None:
+        noisy_tests = np.array([d["noisy_test"] for d in draws])
+        result["noisy_level"] = args.noise
+        result["noisy_test_mean"] = float(noisy_tests.mean())
+        result["noisy_test_sd"] = float(noisy_tests.std(ddof=1)) if noisy_tests.size > 1 else 0.0
     if args.hashing and row.hashed:
         maps = np.array([d["map_36"] for d in draws])
         result["map_36_mean"] = float(maps.mean())
@@ -724,10 +790,17 @@ def run(args) -> dict:
     }
     pools = {view: make_view(view, described) for view in views}
     morphology = morphology_table(dataset, args.out)
+    noisy_pools = {}
+    if args.noise > 0:
+        for view in sorted(views):
+            if view in ("mixed-smooth", "pushpull", "papers"):
+                pool = next(p for p in POOLS if p.name == view)
+                stored = noisy_test(pool, dataset, args.out, args.pool_per_class, args.noise)
+                noisy_pools[view] = {**pools[view], **stored}
     rows, previous, reference = [], None, None
     for row in rows_to_score:
         start = time.perf_counter()
-        result, validation = score_row(row, pools, morphology, labels, split, args)
+        result, validation = score_row(row, pools, morphology, labels, split, args, noisy_pools)
         result["key"] = row.key
         against = reference if args.reference else previous
         if against is not None:
@@ -746,7 +819,14 @@ def run(args) -> dict:
         print(
             f"{row.label}: CV {100 * validation.mean:.1f} +- {100 * validation.sd:.1f}"
             f"{change_text}, test {100 * result['test_mean']:.1f} +- "
-            f"{100 * result['test_sd']:.1f} ({result['seconds']:.0f} s)",
+            f"{100 * result['test_sd']:.1f}"
+            + (
+                f", noisy test {100 * result['noisy_test_mean']:.1f} +- "
+                f"{100 * result['noisy_test_sd']:.1f}"
+                if "noisy_test_mean" in result
+                else ""
+            )
+            + f" ({result['seconds']:.0f} s)",
             file=sys.stderr,
             flush=True,
         )
@@ -759,6 +839,7 @@ def run(args) -> dict:
             "development": int((split != "test").sum()),
             "test": int((split == "test").sum()),
             "reference": args.reference,
+            "noise": args.noise,
         },
         "pool_seconds": {name: float(pool["seconds"]) for name, pool in described.items()},
         "rows": rows,
@@ -817,6 +898,18 @@ def report_section(results: dict) -> str:
             f"| **{_pct(row['test_mean'])} +- {_pct(row['test_sd'])}** "
             f"| {_pct(low)}-{_pct(high)} | {map_text} |"
         )
+    noisy = [row for row in results["rows"] if "noisy_test_mean" in row]
+    if noisy:
+        lines += [
+            "",
+            f"Noisy test queries (Gaussian noise of sigma {noisy[0]['noisy_level']:g} x each "
+            "image's peak, the pipeline's robustness check; same SVMs): "
+            + "; ".join(
+                f"{row['label']}: {_pct(row['noisy_test_mean'])} +- {_pct(row['noisy_test_sd'])} %"
+                for row in noisy
+            )
+            + ".",
+        ]
     best = max(results["rows"], key=lambda r: r["cv"]["mean"])
     lines += [
         "",
@@ -843,6 +936,13 @@ def main(argv: list[str] | None = None) -> None:
         type=lambda text: [key.strip() for key in text.split(",") if key.strip()],
         default=None,
         help="comma-separated row keys to score (default: all rows)",
+    )
+    parser.add_argument(
+        "--noise",
+        type=float,
+        default=0.0,
+        help="also score test galaxies with this Gaussian noise (x peak) for the rows of the "
+        "papers, mixed-smooth and pushpull pools (0: off)",
     )
     parser.add_argument(
         "--reference",
