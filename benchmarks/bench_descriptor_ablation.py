@@ -219,6 +219,16 @@ ROWS = (
         select="mrmr",
     ),
     Row(
+        "recommended, 93 filters per class chosen by greedy mRMR selection (prototype in the "
+        "bench)",
+        "mixed-smooth",
+        93,
+        RECOMMENDED_EXTRAS,
+        hashed=False,
+        key="mrmr-93",
+        select="mrmr",
+    ),
+    Row(
         "recommended with push-pull inhibition of the DoG inputs (nu 1, xi 2; prototype in "
         "the bench)",
         "pushpull",
