@@ -15,6 +15,7 @@ __all__ = [
     "encode_dataset_split",
     "encode_images",
     "encode_queries",
+    "require_bank_for_images",
 ]
 
 
@@ -62,7 +63,7 @@ def describe_queries(
     for query in queries:
         if query.lower().endswith(".npz"):
             described = load_descriptors(query)
-            if described.bank_sha256 and described.bank_sha256 != bank.sha256:
+            if bank is not None and described.bank_sha256 not in ("", bank.sha256):
                 raise ValueError(
                     f"{query} was described with another filter bank than the archive's"
                 )
@@ -100,6 +101,24 @@ def describe_queries(
     )
 
 
+def require_bank_for_images(queries: Sequence[str], bank, model) -> None:
+    """Refuse image QUERY arguments when the archive has no bank to describe them with.
+
+    An archive indexed from descriptors alone (``cosfire-hash index`` without --bank, e.g. the
+    authors' descriptors from ``data import-mat``) is searched by descriptor files and by its
+    own items; a CNN archive needs no bank.
+    """
+    import click
+
+    images = [q for q in queries if not q.lower().endswith(".npz") and Path(q).is_file()]
+    if bank is None and images and not is_cnn(model):
+        raise click.UsageError(
+            f"'{images[0]}' is an image, but this archive was indexed from descriptors without "
+            "a filter bank: query it with descriptor .npz files or by the name of one of its "
+            "items, or index again with --bank to search by images"
+        )
+
+
 def is_cnn(model) -> bool:
     """Whether ``model`` hashes images directly (a CNN baseline)."""
     return hasattr(model, "encode_images")
@@ -132,7 +151,7 @@ def encode_queries(queries: Sequence[str], bank, model, *, jobs: int = 1) -> Enc
                     "descriptors; give image files"
                 )
             described = load_descriptors(query)
-            if described.bank_sha256 and described.bank_sha256 != bank.sha256:
+            if bank is not None and described.bank_sha256 not in ("", bank.sha256):
                 raise ValueError(
                     f"{query} was described with another filter bank than the archive's"
                 )

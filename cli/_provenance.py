@@ -39,7 +39,8 @@ def _verified(
 def archive_bank_and_model(archive, bank_override: Path | None, model_override: Path | None):
     """Return (FilterBank or None, model) of ``archive``, checking both files' SHA-256.
 
-    The bank is None for archives of CNN models, which hash images directly.
+    The bank is None for archives of CNN models, which hash images directly, and for archives
+    indexed from descriptors without a bank (searched by descriptors and their own items).
     """
     from cosfire.bank import load_bank
     from hashing.model import load_model
@@ -47,7 +48,7 @@ def archive_bank_and_model(archive, bank_override: Path | None, model_override: 
     model_path = _verified(
         archive.model_path, archive.model_sha256, model_override, "hashing model", "--model"
     )
-    if not archive.bank_path:  # a CNN archive: images go straight into the model
+    if not archive.bank_path:  # a CNN archive, or one of descriptors made without a bank
         return None, load_model(model_path)
     bank_path = _verified(
         archive.bank_path, archive.bank_sha256, bank_override, "filter bank", "--bank"

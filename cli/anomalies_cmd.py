@@ -118,16 +118,23 @@ def anomalies(
 
 def _query_features(archive, queries, features, bank_override, model_override):
     """Names, labels and descriptors (or codes) of the QUERY arguments."""
-    from cli._encoding import describe_queries, encode_queries
+    from cli._encoding import (
+        describe_queries,
+        encode_queries,
+        is_cnn,
+        require_bank_for_images,
+    )
     from cli._provenance import archive_bank_and_model
 
     bank, model = archive_bank_and_model(archive, bank_override, model_override)
+    require_bank_for_images(queries, bank, model)
     if features == "codes":
         encoded = encode_queries(queries, bank, model)
         return encoded.names, encoded.labels, encoded.codes
-    if bank is None:
+    if bank is None and is_cnn(model):
         raise click.UsageError(
             "this archive's model is a CNN, which has no COSFIRE descriptors; use --on codes"
         )
+    # without a bank (descriptors made elsewhere) only descriptor files got this far
     described = describe_queries(queries, bank)
     return described.names, described.labels, described.descriptors

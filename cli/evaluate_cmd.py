@@ -55,8 +55,9 @@ def evaluate(
     """Evaluate retrieval of labelled QUERIES against ARCHIVE (relevant = same class).
 
     QUERIES is a descriptor file, or --dataset/--split names labelled images (described with
-    the archive's bank, or hashed directly by a CNN model). Reports mAP@k, mAP@R and
-    precision@10/50/100, overall and per query class.
+    the archive's bank, or hashed directly by a CNN model). An archive indexed without --bank
+    (e.g. from the authors' descriptors, `data import-mat`) is evaluated with a descriptor
+    file. Reports mAP@k, mAP@R and precision@10/50/100, overall and per query class.
     """
     import numpy as np
 
@@ -84,13 +85,20 @@ def evaluate(
                 "this archive's model is a CNN: evaluate it with --dataset/--split"
             )
         described = load_descriptors(queries_path)
-        if described.bank_sha256 and described.bank_sha256 != bank.sha256:
+        # without a bank file, the bank the archive's descriptors recorded (if any)
+        archive_bank = bank.sha256 if bank is not None else archive.bank_sha256
+        if archive_bank and described.bank_sha256 not in ("", archive_bank):
             raise ValueError(
                 f"{queries_path} was described with another filter bank than the archive's"
             )
         class_names, labels = described.class_names, described.labels
         codes = model.encode(described.descriptors)
     else:
+        if bank is None and not is_cnn(model):
+            raise click.UsageError(
+                "this archive was indexed from descriptors without a filter bank, so --dataset "
+                "images cannot be described: give a QUERIES.npz descriptor file"
+            )
         encoded, class_names, labels = encode_dataset_split(dataset, split, bank, model)
         codes = encoded.codes
     if np.any(labels < 0):

@@ -11,7 +11,8 @@ __all__ = ["index"]
 
 @click.command()
 @click.option("--bank", "bank_path", type=click.Path(exists=True, dir_okay=False, path_type=Path),
-              help="Filter bank the descriptors were made with (not for CNN models).")  # fmt: skip
+              help="Filter bank the descriptors were made with, so the archive can be searched "
+                   "by images (without it: by descriptors and by its own items).")  # fmt: skip
 @click.option("--model", "model_path", type=click.Path(exists=True, dir_okay=False, path_type=Path),
               required=True, help="Hashing model from `cosfire-hash train`.")  # fmt: skip
 @click.argument("descriptors_path", metavar="[DESCRIPTORS.npz]", required=False,
@@ -37,6 +38,10 @@ def index(
     angles of the filters' maxima when the descriptor file has them (for the angle of a match
     in `cosfire-hash search`).
 
+    Without --bank (descriptors made elsewhere, e.g. the authors' from `cosfire-hash data
+    import-mat`) the archive is searched and evaluated with descriptor files and by the names
+    of its own items; image queries need an archive indexed with --bank.
+
     For a CNN model, give --dataset/--split instead: the images are hashed directly.
     """
     from cli._encoding import encode_dataset_split, is_cnn
@@ -61,12 +66,19 @@ def index(
             None,
         )
     else:
-        if bank_path is None or descriptors_path is None:
-            raise click.UsageError("give --bank and DESCRIPTORS.npz (from `cosfire-hash describe`)")
-        codes, paths, class_names, labels, descriptors, angles = _cosfire_codes(
+        if descriptors_path is None:
+            raise click.UsageError(
+                "give DESCRIPTORS.npz (from `cosfire-hash describe` or `data import-mat`) and "
+                "the --bank it was described with"
+            )
+        codes, paths, class_names, labels, descriptors, angles, bank_sha256 = _cosfire_codes(
             bank_path, model, model_path, descriptors_path
         )
-        bank_record = (str(bank_path.resolve()), file_sha256(bank_path))
+        bank_record = (
+            (str(bank_path.resolve()), file_sha256(bank_path))
+            if bank_path is not None
+            else ("", bank_sha256)  # what the descriptor file records ("" if nothing)
+        )
         extra = {"descriptors": str(descriptors_path)}
     hamming_index = HammingIndex(model.bits, kind=kind)  # type: ignore[arg-type]
     hamming_index.add(codes)
@@ -89,22 +101,29 @@ def index(
         f"wrote {output}: {len(archive)} galaxies, {model.bits}-bit codes ({distinct} distinct), "
         f"{kind} index"
     )
+    if not archive.has_bank and not is_cnn(model):
+        click.echo(
+            "no --bank: search this archive with descriptor files or by its items' names; "
+            "image queries need an archive indexed with --bank"
+        )
 
 
-def _cosfire_codes(bank_path: Path, model, model_path: Path, descriptors_path: Path):
+def _cosfire_codes(bank_path: Path | None, model, model_path: Path, descriptors_path: Path):
     from cosfire.bank import load_bank
     from cosfire.descriptor_file import load_descriptors
 
-    bank = load_bank(bank_path)
     described = load_descriptors(descriptors_path, mmap=True)
-    if described.bank_sha256 and described.bank_sha256 != bank.sha256:
+    # without a bank file the descriptors' own record stands for it
+    bank_sha256 = load_bank(bank_path).sha256 if bank_path is not None else described.bank_sha256
+    source = bank_path if bank_path is not None else f"the bank of {descriptors_path}"
+    if described.bank_sha256 not in ("", bank_sha256):
         raise ValueError(
             f"{descriptors_path} was described with another filter bank than {bank_path}; "
             "describe the images again with this bank"
         )
-    if model.bank_sha256 and model.bank_sha256 != bank.sha256:
+    if model.bank_sha256 and bank_sha256 and model.bank_sha256 != bank_sha256:
         raise ValueError(
-            f"{model_path} was trained on descriptors of another filter bank than {bank_path}"
+            f"{model_path} was trained on descriptors of another filter bank than {source}"
         )
     codes = model.encode(described.descriptors)
     # stored beside the codes: `cosfire-hash anomalies` ranks the items by their descriptors,
@@ -116,4 +135,5 @@ def _cosfire_codes(bank_path: Path, model, model_path: Path, descriptors_path: P
         described.labels,
         described.descriptors,
         described.angles_deg,
+        bank_sha256,
     )

@@ -47,15 +47,17 @@ def search(
     """Find the galaxies of ARCHIVE most similar to each QUERY.
 
     QUERY is an image file (described with the archive's bank and hashed with its model; a CNN
-    model hashes it directly) or a descriptor .npz. Results are ordered by Hamming distance,
-    ties by archive order.
+    model hashes it directly), a descriptor .npz, or the path or file name of one of the
+    archive's own galaxies (its stored code is the query). An archive indexed without --bank
+    is searched by descriptor files and by its own galaxies only. Results are ordered by
+    Hamming distance, ties by archive order.
 
     Every result also gets the angle (degrees, counter-clockwise) by which it is turned
     against its query, `angle_deg`, estimated from the rotations at which the bank's filters
     responded to both (null when no filter responded to both). Archives and descriptor files
     written without these angles give no angle; the command says so once.
     """
-    from cli._encoding import describe_queries, encode_queries
+    from cli._encoding import require_bank_for_images
     from cli._provenance import archive_bank_and_model
     from retrieval.archive import load_archive
 
@@ -67,18 +69,14 @@ def search(
     bank, model = archive_bank_and_model(archive, bank_override, model_override)
     if explain_path is not None and bank is None:
         raise click.UsageError(
-            "--explain draws COSFIRE filters, but this archive was built from a CNN model and "
-            "has no filter bank; use an archive from `cosfire-hash index --bank`"
+            "--explain draws COSFIRE filters, but this archive has no filter bank (built from a "
+            "CNN model or from descriptors alone); use an archive from `cosfire-hash index --bank`"
         )
-    if bank is None:
-        encoded = encode_queries(queries, bank, model)
-        names, labels, codes, described = encoded.names, encoded.labels, encoded.codes, None
-    else:
-        described = describe_queries(queries, bank, angles=True)
-        names, labels = described.names, described.labels
-        codes = model.encode(described.descriptors)
+    positions = _item_positions(archive, queries)
+    require_bank_for_images([q for q in queries if q not in positions], bank, model)
+    names, labels, codes, described = _query_codes(archive, queries, positions, bank, model)
     distances, ids = archive.index.search(codes, k)
-    match_angles = _match_angles(archive, described, ids, bank)
+    match_angles = _match_angles(archive, described, ids, bank, model)
     results = []
     for query_number, (name, label, row_distances, row_ids) in enumerate(
         zip(names, labels, distances, ids, strict=True)
@@ -128,21 +126,88 @@ def search(
             click.echo(f"wrote {plot}")
 
 
-def _match_angles(archive, described, ids, bank) -> list:
+def _item_positions(archive, queries: tuple[str, ...]) -> dict[str, int]:
+    """The QUERY arguments that name one of the archive's galaxies (not a file), by position."""
+    positions = {}
+    for query in queries:
+        if Path(query).is_file():
+            continue
+        position = archive.item_position(query)
+        if position is None:
+            raise click.BadParameter(
+                f"'{query}' is neither a file nor the path or unique file name of a galaxy in "
+                "the archive",
+                param_hint="QUERY",
+            )
+        positions[query] = position
+    return positions
+
+
+def _query_codes(archive, queries, positions: dict[str, int], bank, model):
+    """Names, class names, packed codes and (with a bank) descriptors of the queries, in order.
+
+    A query naming an archive galaxy takes its stored code, descriptors and angles.
+    """
+    import numpy as np
+
+    from cli._encoding import DescribedQueries, describe_queries, encode_queries
+    from retrieval.codes import as_packed
+
+    names, labels, codes, descriptors, angles, has_angles = [], [], [], [], [], []
+    for query in queries:
+        if query in positions:
+            row = positions[query]
+            names.append(archive.paths[row])
+            labels.append(archive.label_name(int(archive.labels[row])))
+            codes.append(archive.index.codes[row : row + 1])
+            if archive.descriptors is not None:
+                descriptors.append(archive.descriptors[row : row + 1])
+                stored = archive.angles_deg
+                kept = stored is not None
+                angles.append(stored[row : row + 1] if kept else descriptors[-1] * np.nan)
+                has_angles.append([kept])
+        elif bank is None:  # a CNN, or descriptors without a bank: codes only
+            encoded = encode_queries([query], bank, model)
+            names += encoded.names
+            labels += encoded.labels
+            codes.append(as_packed(encoded.codes, model.bits))
+        else:
+            found = describe_queries([query], bank, angles=True)
+            names += found.names
+            labels += found.labels
+            codes.append(as_packed(model.encode(found.descriptors), model.bits))
+            descriptors.append(found.descriptors)
+            angles.append(found.angles_deg)
+            has_angles.append(found.has_angles)
+    packed = np.concatenate(codes)
+    if bank is None or len(descriptors) != len(codes):
+        return names, labels, packed, None
+    described = DescribedQueries(
+        names, labels, np.concatenate(descriptors), np.concatenate(angles),
+        np.concatenate(has_angles).astype(bool),
+    )  # fmt: skip
+    return names, labels, packed, described
+
+
+def _match_angles(archive, described, ids, bank, model) -> list:
     """Per query, the angle of each of its results (None where angles are missing).
 
     Says once on stderr when the archive or a query has no angles.
     """
+    from cli._encoding import is_cnn
     from cosfire.orientation import filter_extents_px, match_rotations, rotation_step_deg
 
-    if described is None or described.angles_deg is None:
+    if bank is None:
         click.echo(
             "note: this archive's model is a CNN, which keeps no filter angles; results have no "
-            "angle_deg",
+            "angle_deg"
+            if is_cnn(model)
+            else "note: this archive has no filter bank (indexed from descriptors alone), so "
+            "the angles of matches are unknown; results have no angle_deg",
             err=True,
         )
         return [None] * len(ids)
-    if archive.angles_deg is None or archive.descriptors is None:
+    if archive.angles_deg is None or described is None:
         click.echo(
             "note: this archive stores no filter angles (built before they were kept, or "
             "described with --no-angles); results have no angle_deg. Describe and index again "
@@ -184,7 +249,8 @@ def _explain(bank, archive, query: str, query_name: str, match_id: int, output: 
                 "readable image"
             ) from None
 
-    is_file = not query.lower().endswith(".npz")
+    # an image file is read as given; a descriptor file's row or an archive item from its path
+    is_file = Path(query).is_file() and not query.lower().endswith(".npz")
     query_image = load_image(query) if is_file else read(query_name, "query")
     match_path = archive.paths[match_id]
     explain_match(bank, query_image, read(match_path, "matching"), path=output,
