@@ -2,6 +2,7 @@
 
     python benchmarks/bench_hashing.py [--reference PATH.mat] [--first NAME=PATH ...]
         [--bits 16 36 64] [--seeds 0 1 2] [--recipes papers dsh csq] [--json PATH]
+        [--teacher svm [--mixup-copies 2] [--rotated 2]]
     python benchmarks/bench_hashing.py --merge A.json B.json ... --json ALL.json
 
 Two data sets, every recipe of :data:`hashing.RECIPES` (``--recipes``), 3 seeds, mean +- sd:
@@ -17,7 +18,11 @@ Two data sets, every recipe of :data:`hashing.RECIPES` (``--recipes``), 3 seeds,
 Beside every mAP@100 stands the test accuracy of the SVM of :mod:`retrieval.classification`
 on the same descriptors (C chosen on the same validation split), so a reader sees whether the
 codes lose what the descriptors know. mAP@100 breaks Hamming ties in a seeded random order.
-Nothing is tuned on a test part. Training times are wall seconds on this machine (1 thread
+``--teacher svm`` adds, for every recipe, a distilled row (``RECIPE+svm``,
+:mod:`hashing.distillation`): the SVM (normalisation and C chosen on the validation split,
+then fitted on train + valid) labels ``--mixup-copies`` mixtures of training descriptors
+(and, with ``--rotated``, the rotated copies of a pipeline run folder), the training rows keep
+their labels, and the network learns from both. Nothing is tuned on a test part. Training times are wall seconds on this machine (1 thread
 per model, as the library trains by default).
 """
 
@@ -39,6 +44,7 @@ sys.path.insert(0, str(ROOT))
 from cosfire.descriptor_file import load_descriptors  # noqa: E402
 from cosfire.reference_mat import import_reference_mat  # noqa: E402
 from hashing import RECIPES, codes_map, stratified_split, train_hashing  # noqa: E402
+from hashing.distillation import distillation_set  # noqa: E402
 from retrieval.classification import choose_on_valid, svm_accuracy  # noqa: E402
 
 DEFAULT_REFERENCE = ROOT.parent / "shared/data/cosfire-reference/COSFIREdescriptor_train_valid.mat"
@@ -70,6 +76,9 @@ def first_splits(path: Path) -> dict[str, tuple[np.ndarray, np.ndarray]]:
     arrays = {split: (s.descriptors, s.labels) for split, s in sets.items()}
     arrays["database"] = arrays["train"]
     arrays["extras"] = bool((np.asarray(sets["train"].filter_class) < 0).any())
+    if path.is_dir():  # a pipeline run folder: its rotated training copies, where it made them
+        copies = sorted(path.glob("train-rotated*.npz"))
+        arrays["rotated"] = [load_descriptors(copy).descriptors for copy in copies]
     return arrays
 
 
@@ -83,12 +92,41 @@ def svm_test_accuracy(data: dict, normalisations: tuple[str, ...]) -> dict[str, 
     return {"c": c, "valid": valid, "test": accuracy, "normalisation": protocol.normalisation}
 
 
-def hash_once(data: dict, recipe: str, bits: int, seed: int) -> dict[str, float]:
-    """Train one model and score it: validation and test mAP@100, seconds, chosen epoch."""
+def svm_teacher(data: dict, normalisations: tuple[str, ...]):
+    """Return the SVM teacher: protocol and C chosen on valid, fitted on train + valid."""
+    protocol, c, _ = choose_on_valid(*data["train"], *data["valid"], normalisations=normalisations)
+    known_x = np.concatenate([data["train"][0], data["valid"][0]])
+    known_y = np.concatenate([data["train"][1], data["valid"][1]])
+    rows, _ = protocol.prepare(known_x, known_x[:1])
+    svm = protocol.classifier(c).fit(rows, known_y)
+
+    def teacher(descriptors: np.ndarray) -> np.ndarray:
+        return svm.predict(protocol.prepare(known_x, descriptors)[1])
+
+    return teacher
+
+
+def hash_once(
+    data: dict, recipe: str, bits: int, seed: int, teacher=None, args=None
+) -> dict[str, float]:
+    """Train one model and score it: validation and test mAP@100, seconds, chosen epoch.
+
+    With a ``teacher``, the network learns from :func:`hashing.distillation.distillation_set`
+    (mixtures and rotated copies labelled by the teacher) beside the training rows."""
     config = replace(RECIPES[recipe], bits=bits, seed=seed)
     start = time.perf_counter()
+    train_x, train_y = data["train"]
+    if teacher is not None:
+        train_x, train_y = distillation_set(
+            train_x,
+            train_y,
+            teacher,
+            mixup_copies=args.mixup_copies,
+            unlabelled=data.get("rotated", [])[: args.rotated],
+            seed=seed,
+        )
     model, history = train_hashing(
-        *data["train"], *data["valid"], config=config, database=data["database"]
+        train_x, train_y, *data["valid"], config=config, database=data["database"]
     )
     seconds = time.perf_counter() - start
     database_codes = model.encode(data["database"][0])
@@ -119,12 +157,25 @@ def bench_dataset(name: str, loader, args) -> dict:
     # like the pipeline: L2 rows; with morphology extras, standardised columns compete on valid
     normalisations = ("l2", "l2+standard") if by_seed[args.seeds[0]].get("extras") else ("l2",)
     svm = [svm_test_accuracy(by_seed[seed], normalisations) for seed in args.seeds]
+    teachers = (
+        {seed: svm_teacher(by_seed[seed], normalisations) for seed in args.seeds}
+        if args.teacher == "svm"
+        else {}
+    )
     rows = []
-    for recipe in args.recipes:
+    variants = [(recipe, None) for recipe in args.recipes]
+    if teachers:
+        variants += [(recipe, "svm") for recipe in args.recipes]
+    for recipe, teacher in variants:
         for bits in args.bits:
-            runs = [hash_once(by_seed[seed], recipe, bits, seed) for seed in args.seeds]
+            runs = [
+                hash_once(
+                    by_seed[seed], recipe, bits, seed, teachers.get(seed) if teacher else None, args
+                )
+                for seed in args.seeds
+            ]
             row = {
-                "recipe": recipe,
+                "recipe": recipe + ("+svm" if teacher else ""),
                 "bits": bits,
                 "runs": runs,
                 "test_map": _summary([r["test_map"] for r in runs]),
@@ -133,7 +184,7 @@ def bench_dataset(name: str, loader, args) -> dict:
             }
             rows.append(row)
             print(
-                f"{name} {recipe:7s} {bits:3d} bits: mAP@100 {100 * row['test_map']['mean']:.1f} "
+                f"{name} {row['recipe']:11s} {bits:3d} bits: mAP@100 {100 * row['test_map']['mean']:.1f} "
                 f"+- {100 * row['test_map']['sd']:.1f} (valid {100 * row['valid_map']['mean']:.1f})"
                 f", {row['seconds']['mean']:.0f} s",
                 file=sys.stderr,
@@ -202,6 +253,21 @@ def main(argv: list[str] | None = None) -> None:
         help="join the data sets of earlier --json outputs (no training)",
     )
     parser.add_argument("--note", default="", help="a remark on the run for the report")
+    parser.add_argument(
+        "--teacher",
+        choices=["none", "svm"],
+        default="none",
+        help="also train every recipe distilled from this teacher (rows RECIPE+svm)",
+    )
+    parser.add_argument(
+        "--mixup-copies", type=int, default=2, help="mixtures per training row (distilled rows)"
+    )
+    parser.add_argument(
+        "--rotated",
+        type=int,
+        default=0,
+        help="rotated training copies of a run folder the teacher labels (distilled rows)",
+    )
     args = parser.parse_args(argv)
     if args.merge:
         parts = [json.loads(path.read_text()) for path in args.merge]
@@ -232,7 +298,17 @@ def main(argv: list[str] | None = None) -> None:
     results = {
         "note": args.note,
         "seeds": args.seeds,
-        "recipe_notes": {name: RECIPES[name].summary() for name in args.recipes},
+        "recipe_notes": {name: RECIPES[name].summary() for name in args.recipes}
+        | (
+            {
+                "RECIPE+svm": "the recipe trained on the training rows plus "
+                f"{args.mixup_copies} mixtures per row"
+                + (f" and {args.rotated} rotated copies" if args.rotated else "")
+                + " labelled by the SVM (chosen on valid, fitted on train + valid)"
+            }
+            if args.teacher == "svm"
+            else {}
+        ),
         "datasets": datasets,
     }
     if args.json is not None:
