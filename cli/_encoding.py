@@ -120,14 +120,14 @@ def require_bank_for_images(queries: Sequence[str], bank, model) -> None:
 
 
 def is_cnn(model) -> bool:
-    """Whether ``model`` hashes images directly (a CNN baseline)."""
-    return hasattr(model, "encode_images")
+    """Whether ``model`` (a :class:`hashing.Encoder`) hashes images directly (a CNN baseline)."""
+    return model.inputs == "images"
 
 
 def encode_images(images: Sequence[np.ndarray], bank, model, *, jobs: int = 1) -> np.ndarray:
     """Codes of in-memory grey images: described with ``bank`` first unless ``model`` is a CNN."""
     if is_cnn(model):
-        return model.encode_images(list(images))
+        return model.encode(list(images))
     from cosfire.descriptor import describe
 
     return model.encode(describe(bank, list(images), n_jobs=jobs))
@@ -177,7 +177,7 @@ def encode_dataset_split(
     dataset = open_dataset(source)
     items = dataset.items(split)
     if is_cnn(model):
-        codes = model.encode_images(dataset.read_many(items))
+        codes = model.encode(dataset.read_many(items))
     else:
         from cosfire.descriptor import describe
 

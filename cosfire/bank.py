@@ -4,6 +4,8 @@ The descriptor of an image is one value per filter of the bank (its maximum resp
 bank fixes everything that makes descriptors comparable: the filters, the preprocessing of
 images and the rotation set. It is written as versioned JSON (atomically) and loads back
 equal; :attr:`FilterBank.sha256` identifies it in descriptor files, models and archives.
+Descriptors are computed with a bank by :func:`cosfire.descriptor.describe`: that module
+imports this one, never the reverse.
 """
 
 from __future__ import annotations
@@ -64,8 +66,9 @@ class FilterBank:
     >>> import numpy as np
     >>> from cosfire.configure import configure
     >>> image = np.zeros((64, 64), np.float32); image[32, 32] = 1.0
+    >>> from cosfire.descriptor import describe
     >>> bank = FilterBank((configure(image, sigma=2.0, rhos=(0,)),), ("blob",), (0,), (0,))
-    >>> bank.n_filters, bank.describe([image]).shape
+    >>> bank.n_filters, describe(bank, [image]).shape
     (1, (1, 1))
     """
 
@@ -229,12 +232,6 @@ class FilterBank:
             metadata={**self.metadata, "cut_to_per_class": per_class},
             extras=self.extras,
         )
-
-    def describe(self, images: Sequence[np.ndarray], **options: Any) -> np.ndarray:
-        """Return the descriptors of ``images`` (see :func:`cosfire.descriptor.describe`)."""
-        from cosfire.descriptor import describe
-
-        return describe(self, images, **options)
 
 
 def load_bank(path: str | os.PathLike[str]) -> FilterBank:

@@ -9,8 +9,18 @@ Examples
 >>> model, history = train_hashing(x, y, x, y, config=TrainingConfig(bits=4, epochs=3))
 >>> model.encode(x).shape
 (60, 4)
+
+Modules, lowest first (each imports only modules above it; :func:`load_model` imports
+:mod:`hashing.cnn` when a file holds a CNN): :mod:`hashing.network` and :mod:`hashing.compact`
+(networks), :mod:`hashing.losses`, :mod:`hashing.encoder` (the :class:`Encoder` protocol every
+model follows), :mod:`hashing.model_file` (the file format and its version check),
+:mod:`hashing.loop` (the training loop the MLP and the CNNs share), :mod:`hashing.cnn` (CNN
+baselines, an optional extra), :mod:`hashing.model` (the MLP model and :func:`load_model` of any
+model file), :mod:`hashing.training` (MLP training) and :mod:`hashing.curves`.
 """
 
+from hashing.encoder import Encoder
+from hashing.loop import train_epochs
 from hashing.losses import DSHLoss, TripletLoss, dsh_loss, triplet_loss
 from hashing.model import MODEL_FORMAT_VERSION, HashingModel, load_model
 from hashing.network import HashingNetwork, NetworkConfig
@@ -28,6 +38,7 @@ __all__ = [
     "RECIPES",
     "MODEL_FORMAT_VERSION",
     "DSHLoss",
+    "Encoder",
     "HashingModel",
     "HashingNetwork",
     "NetworkConfig",
@@ -39,6 +50,7 @@ __all__ = [
     "load_model",
     "stratified_split",
     "torch_threads",
+    "train_epochs",
     "train_hashing",
     "triplet_loss",
 ]

@@ -18,8 +18,6 @@ decay. Its classifier head is kept in the saved model (:meth:`CNNHashingModel.pr
 
 from __future__ import annotations
 
-import copy
-import json
 import os
 import time
 from collections.abc import Callable, Sequence
@@ -32,9 +30,10 @@ import torch
 from torch import nn
 
 from hashing.compact import ROTATION_MARGIN, CompactCNN, rotate_and_crop
+from hashing.encoder import EncoderInputs
+from hashing.loop import TrainingHistory, codes_map, deterministic, train_epochs
 from hashing.losses import DSHLoss, TripletLoss
-from hashing.training import TrainingHistory, _deterministic, codes_map
-from retrieval import atomic_write
+from hashing.model_file import ModelFile, write_model_file
 
 __all__ = [
     "BACKBONES",
@@ -155,20 +154,33 @@ def compact_config(**overrides: Any) -> CNNConfig:
 
     100 px centre crop (tighter than the COSFIRE bank's 150 px: the galaxies are 10-20 px across;
     chosen on validation mAP@100) resized to 96 px, rotations by any angle and flips,
-    class-balanced batches of 64, DSH (margin 2k) plus the auxiliary classification loss of weight 20 as the
-    MLP, Adam 2e-3 decayed to 0 over 40 epochs by a cosine, all epochs run (the best on
-    validation mAP@100 is kept), two CPU threads.
+    class-balanced batches of 64, DSH (margin 2k) plus the auxiliary classification loss of
+    weight 20 as the MLP, Adam 2e-3 decayed to 0 over 40 epochs by a cosine, all epochs run
+    (the best on validation mAP@100 is kept), two CPU threads.
 
     Examples
     --------
     >>> compact_config(bits=16).input_px, compact_config(seed=3).seed
     (96, 3)
     """
-    recipe: dict[str, Any] = dict(
-        backbone="compact", bits=36, loss="dsh", class_weight=20.0, input_px=96, crop_px=100,
-        lr=2e-3, batch_size=64, epochs=40, frozen_epochs=0, patience=40, augment=True,
-        rotation="any", balanced=True, lr_schedule="cosine", num_threads=2,
-    )  # fmt: skip
+    recipe: dict[str, Any] = {
+        "backbone": "compact",
+        "bits": 36,
+        "loss": "dsh",
+        "class_weight": 20.0,
+        "input_px": 96,
+        "crop_px": 100,
+        "lr": 2e-3,
+        "batch_size": 64,
+        "epochs": 40,
+        "frozen_epochs": 0,
+        "patience": 40,
+        "augment": True,
+        "rotation": "any",
+        "balanced": True,
+        "lr_schedule": "cosine",
+        "num_threads": 2,
+    }
     return CNNConfig(**{**recipe, **overrides})
 
 
@@ -319,29 +331,44 @@ def _augment(batch: torch.Tensor, generator: torch.Generator) -> torch.Tensor:
 
 @dataclass(eq=False)
 class CNNHashingModel:
-    """A trained CNN hashing network: images in, binary codes (and classes) out."""
+    """A trained CNN hashing network: images in, binary codes (and classes) out.
+
+    An :class:`~hashing.encoder.Encoder`: :meth:`encode` takes grey images
+    (``inputs == "images"``).
+    """
 
     network: CNNHashingNetwork
     metadata: dict[str, Any] = field(default_factory=dict)
 
     @property
+    def inputs(self) -> EncoderInputs:
+        """What :meth:`encode` takes: grey images."""
+        return "images"
+
+    @property
     def config(self) -> CNNConfig:
+        """The network's settings."""
         return self.network.config
 
     @property
     def bits(self) -> int:
+        """Code length of the main head."""
         return self.config.bits
 
     @property
     def threshold(self) -> float:
+        """Binarisation threshold of the outputs."""
         return self.config.threshold
 
     def _prepared_batches(self, images: Sequence[np.ndarray], batch_size: int):
         self.network.eval()
         device = next(self.network.parameters()).device
         for start in range(0, len(images), batch_size):
-            batch = prepare_images(images[start : start + batch_size], crop_px=self.config.crop_px,
-                                   input_px=self.config.input_px)  # fmt: skip
+            batch = prepare_images(
+                images[start : start + batch_size],
+                crop_px=self.config.crop_px,
+                input_px=self.config.input_px,
+            )
             yield batch.to(device)
 
     @torch.no_grad()
@@ -353,13 +380,19 @@ class CNNHashingModel:
         bits = self.bits if bits is None else bits
         if bits not in self.config.all_bits:
             raise ValueError(f"this model has heads of {self.config.all_bits} bits, not {bits}")
-        outputs = [self.network.all_codes(batch)[bits].cpu()
-                   for batch in self._prepared_batches(images, batch_size)]  # fmt: skip
+        outputs = [
+            self.network.all_codes(batch)[bits].cpu()
+            for batch in self._prepared_batches(images, batch_size)
+        ]
         return torch.cat(outputs).numpy() if outputs else np.zeros((0, bits), np.float32)
 
     def encode_images(self, images: Sequence[np.ndarray], *, bits: int | None = None) -> np.ndarray:
         """Return binary codes (bool, (n, bits)) of grey images from the ``bits`` head."""
         return self.real_codes_of_images(images, bits=bits) >= self.threshold
+
+    def encode(self, images: Sequence[np.ndarray]) -> np.ndarray:
+        """Return binary codes (bool, (n, bits)) of grey images (the :class:`Encoder` verb)."""
+        return self.encode_images(images)
 
     @torch.no_grad()
     def predict_classes(self, images: Sequence[np.ndarray], *, batch_size: int = 32) -> np.ndarray:
@@ -367,29 +400,30 @@ class CNNHashingModel:
         if not self.network.n_classes:
             raise ValueError("this model has no classifier head (trained with class_weight=0)")
         classifier = self.network.classifiers[str(self.bits)]
-        predicted = [classifier(self.network(batch)).argmax(dim=1).cpu()
-                     for batch in self._prepared_batches(images, batch_size)]  # fmt: skip
+        predicted = [
+            classifier(self.network(batch)).argmax(dim=1).cpu()
+            for batch in self._prepared_batches(images, batch_size)
+        ]
         return torch.cat(predicted).numpy() if predicted else np.zeros(0, np.int64)
 
     def save(self, path: str | os.PathLike[str]) -> Path:
-        """Write the model (header JSON + state_dict; loads with ``weights_only=True``)."""
-        from hashing.model import MODEL_FORMAT, MODEL_FORMAT_VERSION
-
-        header = {"format": MODEL_FORMAT, "format_version": MODEL_FORMAT_VERSION, "kind": "cnn",
-                  "cnn": self.config.to_dict(), "n_classes": self.network.n_classes,
-                  "metadata": self.metadata}  # fmt: skip
-        payload = {"header": json.dumps(header, sort_keys=True),
-                   "state_dict": {k: v.detach().cpu() for k, v in self.network.state_dict().items()}}  # fmt: skip
-        target = Path(path)
-        with atomic_write(target, "wb") as handle:
-            torch.save(payload, handle)
-        return target
+        """Write the model file (kind ``"cnn"``; :mod:`hashing.model_file`) and return its path."""
+        fields = {
+            "cnn": self.config.to_dict(),
+            "n_classes": self.network.n_classes,
+            "metadata": self.metadata,
+        }
+        return write_model_file(
+            path, kind="cnn", fields=fields, state_dict=self.network.state_dict()
+        )
 
     @classmethod
-    def from_payload(cls, header: dict[str, Any], state_dict: dict, device: str) -> CNNHashingModel:
+    def from_model_file(cls, contents: ModelFile, device: str = "cpu") -> CNNHashingModel:
+        """Return the model held by checked model file contents of kind ``"cnn"``."""
+        header = contents.header
         spec = {**header["cnn"], "weights": None, "pretrained": False}
         network = CNNHashingNetwork(CNNConfig(**spec), int(header.get("n_classes", 0)))
-        network.load_state_dict(state_dict)
+        network.load_state_dict(contents.state_dict)
         return cls(network.to(device), dict(header.get("metadata", {})))
 
 
@@ -484,84 +518,104 @@ def train_cnn_hashing(
     rotating = config.augment and config.rotation == "any"
     # rotations by any angle need the surroundings of the crop: kept grey, normalised per batch
     rotation_source = (
-        _crop_and_resize(train_images, crop_px=config.crop_px, input_px=config.input_px,
-                         margin=ROTATION_MARGIN)
-        if rotating else None
-    )  # fmt: skip
+        _crop_and_resize(
+            train_images, crop_px=config.crop_px, input_px=config.input_px, margin=ROTATION_MARGIN
+        )
+        if rotating
+        else None
+    )
     n_classes = int(train_y.max()) + 1 if config.class_weight > 0 else 0
-    with _deterministic(config.seed, config.num_threads):
+    with deterministic(config.seed, config.num_threads):
         network = CNNHashingNetwork(config, n_classes).to(device)
-        criteria = {}
-        for bits in config.all_bits:
-            margin = config.margin if config.margin is not None else (
-                bits / 4 if config.loss == "triplet" else 2.0 * bits)  # fmt: skip
-            criteria[bits] = (
-                TripletLoss(margin, mining=config.mining)
-                if config.loss == "triplet"
-                else DSHLoss(margin, config.alpha)
-            )
+        criteria = {bits: _criterion(config, bits) for bits in config.all_bits}
         generator = torch.Generator().manual_seed(config.seed)
         model = CNNHashingModel(network)
-        best_state = copy.deepcopy(network.state_dict())
-        schedule = None
-        for epoch in range(1, config.epochs + 1):
+        # the optimiser starts at epoch 1 and again when the backbone is unfrozen
+        state: dict[str, Any] = {"optimizer": None, "schedule": None}
+
+        def optimizer_for_epoch(epoch: int) -> torch.optim.Optimizer:
             frozen = epoch <= config.frozen_epochs
             for parameter in network.backbone.parameters():
                 parameter.requires_grad = not frozen
             trainable = [p for p in network.parameters() if p.requires_grad]
             if epoch == 1 or epoch == config.frozen_epochs + 1:
                 optimizer = torch.optim.Adam(trainable, lr=config.lr * (10 if frozen else 1))
+                state["optimizer"] = optimizer
                 if config.lr_schedule == "cosine":
-                    schedule = torch.optim.lr_scheduler.CosineAnnealingLR(
+                    state["schedule"] = torch.optim.lr_scheduler.CosineAnnealingLR(
                         optimizer, T_max=max(1, config.epochs - epoch + 1)
                     )
-            network.train()
-            losses = []
-            order = _epoch_order(train_y, config.balanced, generator)
-            for begin in range(0, len(order), config.batch_size):
-                batch = order[begin : begin + config.batch_size]
-                if len(batch) < 2:
-                    continue
-                if rotation_source is not None:
-                    images = _normalise(rotate_and_crop(rotation_source[batch], config.input_px,
-                                                        generator))  # fmt: skip
-                elif config.augment:
-                    images = _augment(train_x[batch], generator)
-                else:
-                    images = train_x[batch]
-                labels = train_y[batch].to(device)
-                codes = network.all_codes(images.to(device))
-                loss = sum(criteria[bits](codes[bits], labels) for bits in config.all_bits)
-                for bits, classifier in network.classifiers.items():
-                    loss = loss + config.class_weight * nn.functional.cross_entropy(
-                        classifier(codes[int(bits)]), labels
-                    )
-                optimizer.zero_grad()
-                loss.backward()
-                optimizer.step()
-                losses.append(float(loss.detach()))
-            if schedule is not None:
-                schedule.step()
+            return state["optimizer"]
+
+        def batch_loss(batch: torch.Tensor) -> torch.Tensor:
+            if rotation_source is not None:
+                rotated = rotate_and_crop(rotation_source[batch], config.input_px, generator)
+                images = _normalise(rotated)
+            elif config.augment:
+                images = _augment(train_x[batch], generator)
+            else:
+                images = train_x[batch]
+            labels = train_y[batch].to(device)
+            codes = network.all_codes(images.to(device))
+            loss = sum(criteria[bits](codes[bits], labels) for bits in config.all_bits)
+            for bits, classifier in network.classifiers.items():
+                loss = loss + config.class_weight * nn.functional.cross_entropy(
+                    classifier(codes[int(bits)]), labels
+                )
+            return loss
+
+        def end_of_epoch(epoch: int) -> None:
+            if state["schedule"] is not None:
+                state["schedule"].step()
             _recalibrate_batch_norm(network, train_x, config.batch_size, device)
+
+        def evaluate() -> float:
             valid_codes = _all_codes(network, valid_x, config.batch_size, device)
             database_codes = _all_codes(network, train_x, config.batch_size, device)
-            valid_map = float(np.mean([
-                codes_map(valid_codes[bits], valid_y, database_codes[bits], train_y.numpy(), 100)
-                for bits in config.all_bits
-            ]))  # fmt: skip
-            if history.record(epoch, losses, valid_map):
-                best_state = copy.deepcopy(network.state_dict())
-            if progress is not None:
-                progress(history.last())
-            if history.epochs_since_best >= config.patience:
-                break
-        network.load_state_dict(best_state)
+            return float(
+                np.mean(
+                    [
+                        codes_map(
+                            valid_codes[bits], valid_y, database_codes[bits], train_y.numpy(), 100
+                        )
+                        for bits in config.all_bits
+                    ]
+                )
+            )
+
+        train_epochs(
+            network,
+            epochs=config.epochs,
+            batch_size=config.batch_size,
+            epoch_order=lambda: _epoch_order(train_y, config.balanced, generator),
+            batch_loss=batch_loss,
+            optimizer_for_epoch=optimizer_for_epoch,
+            end_of_epoch=end_of_epoch,
+            evaluate=evaluate,
+            history=history,
+            patience=config.patience,
+            progress=progress,
+        )
     history.seconds = time.perf_counter() - start_time
-    model.metadata = {"training": config.to_dict(), "best_epoch": history.best_epoch,
-                      "valid_map_at_k": history.best_valid_map, "train_seconds": history.seconds,
-                      "parameters": int(sum(p.numel() for p in network.parameters()))}  # fmt: skip
+    model.metadata = {
+        "training": config.to_dict(),
+        "best_epoch": history.best_epoch,
+        "valid_map_at_k": history.best_valid_map,
+        "train_seconds": history.seconds,
+        "parameters": int(sum(p.numel() for p in network.parameters())),
+    }
     network.eval()
     return model, history
+
+
+def _criterion(config: CNNConfig, bits: int) -> nn.Module:
+    """Return the hashing loss of the ``bits`` head (margin ``bits / 4`` for triplets, ``2 *
+    bits`` for DSH unless ``config.margin`` is set)."""
+    default_margin = bits / 4 if config.loss == "triplet" else 2.0 * bits
+    margin = config.margin if config.margin is not None else default_margin
+    if config.loss == "triplet":
+        return TripletLoss(margin, mining=config.mining)
+    return DSHLoss(margin, config.alpha)
 
 
 def count_multiply_adds(network: nn.Module, input_shape: tuple[int, ...]) -> int:

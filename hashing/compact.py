@@ -44,8 +44,12 @@ class CompactCNN(nn.Module):
         layers: list[nn.Module] = []
         previous = in_channels
         for width in channels:
-            layers += [nn.Conv2d(previous, width, 3, padding=1, bias=False),
-                       nn.BatchNorm2d(width), nn.ReLU(inplace=True), nn.MaxPool2d(2)]  # fmt: skip
+            layers += [
+                nn.Conv2d(previous, width, 3, padding=1, bias=False),
+                nn.BatchNorm2d(width),
+                nn.ReLU(inplace=True),
+                nn.MaxPool2d(2),
+            ]
             previous = width
         self.blocks = nn.Sequential(*layers)
         self.num_features = previous
@@ -78,8 +82,12 @@ def rotate_and_crop(
     # affine_grid maps output coordinates in [-1, 1] to input coordinates: rotate, then
     # mirror the x axis of half the images, shrinking to the central 1 / margin
     theta = torch.stack(
-        [torch.stack([cos * flips, -sin, torch.zeros_like(cos)], dim=1),
-         torch.stack([sin * flips, cos, torch.zeros_like(cos)], dim=1)], dim=1)  # fmt: skip
+        [
+            torch.stack([cos * flips, -sin, torch.zeros_like(cos)], dim=1),
+            torch.stack([sin * flips, cos, torch.zeros_like(cos)], dim=1),
+        ],
+        dim=1,
+    )
     grid = nn.functional.affine_grid(
         theta, [count, images.shape[1], output_px, output_px], align_corners=False
     )

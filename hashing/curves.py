@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-from hashing.training import TrainingHistory
+from hashing.loop import TrainingHistory
 from retrieval import atomic_write
 
 __all__ = ["plot_training_curves"]

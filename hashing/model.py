@@ -1,28 +1,35 @@
 """A trained hashing model: the network, its binarisation threshold and its provenance.
 
-The file is one ``torch.save`` of plain types (a JSON string and a ``state_dict``), so it loads
-with ``torch.load(weights_only=True)`` and never unpickles code. It carries a format version,
-the network shape, the threshold and the SHA-256 of the filter bank whose descriptors it hashes.
+It is saved as a model file of kind ``"mlp"`` (:mod:`hashing.model_file`, which owns the
+format: a JSON header and a ``state_dict``, loaded with ``weights_only=True``): the network
+shape, the threshold and the SHA-256 of the filter bank whose descriptors it hashes.
+:func:`load_model` reads any model file, MLP or CNN.
 """
 
 from __future__ import annotations
 
-import json
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import torch
 
+from hashing.encoder import EncoderInputs
+from hashing.model_file import (
+    MODEL_FORMAT,
+    MODEL_FORMAT_VERSION,
+    ModelFile,
+    read_model_file,
+    write_model_file,
+)
 from hashing.network import HashingNetwork, NetworkConfig
-from retrieval import atomic_write
+
+if TYPE_CHECKING:  # only for the annotation of load_model; hashing.cnn never imports this module
+    from hashing.cnn import CNNHashingModel
 
 __all__ = ["MODEL_FORMAT", "MODEL_FORMAT_VERSION", "HashingModel", "load_model"]
-
-MODEL_FORMAT_VERSION = 1
-MODEL_FORMAT = "cosfire-hash hashing model"
 
 
 @dataclass(eq=False)
@@ -50,6 +57,11 @@ class HashingModel:
     threshold: float = 0.0
     bank_sha256: str = ""
     metadata: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def inputs(self) -> EncoderInputs:
+        """What :meth:`encode` takes: COSFIRE descriptors (:class:`hashing.encoder.Encoder`)."""
+        return "descriptors"
 
     @property
     def config(self) -> NetworkConfig:
@@ -102,67 +114,61 @@ class HashingModel:
 
     def save(self, path: str | os.PathLike[str]) -> Path:
         """Write the model to ``path`` atomically and return the path."""
-        header = {
-            "format": MODEL_FORMAT,
-            "format_version": MODEL_FORMAT_VERSION,
+        fields = {
             "network": self.config.to_dict(),
             "threshold": self.threshold,
             "bank_sha256": self.bank_sha256,
             "metadata": self.metadata,
         }
-        payload = {
-            "header": json.dumps(header, sort_keys=True),
-            "state_dict": {k: v.detach().cpu() for k, v in self.network.state_dict().items()},
-        }
-        target = Path(path)
-        with atomic_write(target, "wb") as handle:
-            torch.save(payload, handle)
-        return target
+        return write_model_file(
+            path, kind="mlp", fields=fields, state_dict=self.network.state_dict()
+        )
+
+    @classmethod
+    def from_model_file(cls, contents: ModelFile, device: str = "cpu") -> HashingModel:
+        """Return the model held by checked model file contents of kind ``"mlp"``."""
+        header = contents.header
+        network = HashingNetwork(NetworkConfig.from_dict(header["network"]))
+        network.load_state_dict(contents.state_dict)
+        network.to(device)
+        return cls(
+            network=network,
+            threshold=float(header["threshold"]),
+            bank_sha256=str(header.get("bank_sha256", "")),
+            metadata=dict(header.get("metadata", {})),
+        )
 
 
-def load_model(path: str | os.PathLike[str], *, device: str = "cpu") -> HashingModel:
-    """Read a model written by :meth:`HashingModel.save` (``weights_only=True``).
+def load_model(
+    path: str | os.PathLike[str], *, device: str = "cpu"
+) -> HashingModel | CNNHashingModel:
+    """Return the model in a file written by ``save`` of an MLP or a CNN model.
+
+    The file is read with ``weights_only=True``; its format version is checked before its
+    kind is looked at (:func:`hashing.model_file.read_model_file`). Both kinds are
+    :class:`hashing.encoder.Encoder` objects: ``model.inputs`` says whether they hash
+    descriptors or images.
 
     Raises
     ------
     ValueError
         If the file is not a model, is damaged, or comes from a newer format version.
+
+    Examples
+    --------
+    >>> import tempfile
+    >>> model = HashingModel(HashingNetwork(NetworkConfig(input_dim=5, bits=3)))
+    >>> loaded = load_model(model.save(Path(tempfile.mkdtemp()) / "m.pt"))
+    >>> loaded.bits, loaded.inputs
+    (3, 'descriptors')
     """
-    source = Path(path)
-    if not source.is_file():
-        raise FileNotFoundError(
-            f"hashing model '{source}' does not exist; train one with `cosfire-hash train`"
-        )
-    try:
-        payload = torch.load(source, map_location=device, weights_only=True)
-        header = json.loads(payload["header"])
-    except Exception as error:  # torch raises many types for foreign or damaged files
-        raise ValueError(
-            f"'{source}' is not a readable cosfire-hash model ({type(error).__name__}); "
-            "train one with `cosfire-hash train`"
-        ) from error
-    if header.get("format") != MODEL_FORMAT:
-        raise ValueError(f"'{source}' is not a cosfire-hash hashing model")
-    if header.get("kind") == "cnn":
+    contents = read_model_file(path, device=device)
+    if contents.kind == "cnn":
         try:
             from hashing.cnn import CNNHashingModel
         except ImportError as error:  # pragma: no cover - depends on the installed extras
             raise ValueError(
-                f"'{source}' is a CNN model; install the extra: pip install 'cosfire-hash[cnn]'"
+                f"'{path}' is a CNN model; install the extra: pip install 'cosfire-hash[cnn]'"
             ) from error
-        return CNNHashingModel.from_payload(header, payload["state_dict"], device)  # type: ignore[return-value]
-    version = int(header.get("format_version", 0))
-    if version > MODEL_FORMAT_VERSION:
-        raise ValueError(
-            f"'{source}' is a model of format version {version}, newer than this cosfire-hash "
-            f"reads ({MODEL_FORMAT_VERSION}); upgrade cosfire-hash"
-        )
-    network = HashingNetwork(NetworkConfig.from_dict(header["network"]))
-    network.load_state_dict(payload["state_dict"])
-    network.to(device)
-    return HashingModel(
-        network=network,
-        threshold=float(header["threshold"]),
-        bank_sha256=str(header.get("bank_sha256", "")),
-        metadata=dict(header.get("metadata", {})),
-    )
+        return CNNHashingModel.from_model_file(contents, device)
+    return HashingModel.from_model_file(contents, device)

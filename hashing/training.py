@@ -3,19 +3,18 @@
 from __future__ import annotations
 
 import contextlib
-import copy
 import time
 from collections.abc import Callable, Iterator
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass
 from typing import Any, Literal
 
 import numpy as np
 import torch
 
+from hashing.loop import TrainingHistory, codes_map, deterministic, train_epochs
 from hashing.losses import CSQLoss, DSHLoss, TripletLoss, hash_centres
 from hashing.model import HashingModel
 from hashing.network import HashingNetwork, NetworkConfig, Normalisation
-from retrieval.metrics import average_precision_at_k, distance_matrix, relevance
 
 __all__ = [
     "RECIPES",
@@ -142,45 +141,6 @@ class TrainingConfig:
 RECIPES: dict[str, TrainingConfig] = {}
 
 
-@dataclass
-class TrainingHistory:
-    """Per-epoch training loss and validation mAP@k, and what was selected."""
-
-    epochs: list[int] = field(default_factory=list)
-    train_loss: list[float] = field(default_factory=list)
-    valid_map: list[float] = field(default_factory=list)
-    best_epoch: int = 0
-    best_valid_map: float = 0.0
-    threshold_sweep: dict[float, float] = field(default_factory=dict)
-    seconds: float = 0.0
-
-    def record(self, epoch: int, losses: list[float], valid_map: float) -> bool:
-        """Append an epoch's mean loss and validation mAP; return whether it is the best."""
-        self.epochs.append(epoch)
-        self.train_loss.append(float(np.mean(losses)) if losses else float("nan"))
-        self.valid_map.append(valid_map)
-        if valid_map > self.best_valid_map:
-            self.best_valid_map, self.best_epoch = valid_map, epoch
-            return True
-        return False
-
-    @property
-    def epochs_since_best(self) -> int:
-        """Epochs run after the best one."""
-        return self.epochs[-1] - self.best_epoch if self.epochs else 0
-
-    def last(self) -> dict[str, float]:
-        """The latest epoch as ``{"epoch", "loss", "valid_map", "best"}`` (for progress)."""
-        return {"epoch": self.epochs[-1], "loss": self.train_loss[-1],
-                "valid_map": self.valid_map[-1], "best": self.best_valid_map}  # fmt: skip
-
-    def to_dict(self) -> dict[str, Any]:
-        """Return a JSON-able dict."""
-        spec = asdict(self)
-        spec["threshold_sweep"] = {str(k): v for k, v in self.threshold_sweep.items()}
-        return spec
-
-
 RECIPES.update(
     {
         "papers": TrainingConfig(
@@ -190,20 +150,6 @@ RECIPES.update(
         "csq": TrainingConfig(loss="csq", class_weight=0.0, refit=True),
     }
 )
-
-
-def codes_map(
-    query_codes: np.ndarray,
-    query_labels: np.ndarray,
-    database_codes: np.ndarray,
-    database_labels: np.ndarray,
-    k: int = 100,
-    seed: int = 0,
-) -> float:
-    """Return mAP@k (ties in seeded random order) of bool codes."""
-    distances = distance_matrix(query_codes, database_codes)
-    relevant = relevance(query_labels, database_labels)
-    return float(average_precision_at_k(distances, relevant, k, ties="random", seed=seed).mean())
 
 
 def stratified_split(
@@ -248,24 +194,6 @@ def torch_threads(count: int) -> Iterator[None]:
         yield
     finally:
         torch.set_num_threads(previous)
-
-
-@contextlib.contextmanager
-def _deterministic(seed: int, num_threads: int | None = None) -> Iterator[None]:
-    """Seed torch locally, use deterministic kernels and ``num_threads`` CPU threads; restore
-    the global state after."""
-    previous = torch.are_deterministic_algorithms_enabled()
-    previous_threads = torch.get_num_threads()
-    with torch.random.fork_rng(devices=[]):
-        torch.manual_seed(seed)
-        torch.use_deterministic_algorithms(True)
-        if num_threads:
-            torch.set_num_threads(num_threads)
-        try:
-            yield
-        finally:
-            torch.use_deterministic_algorithms(previous)
-            torch.set_num_threads(previous_threads)
 
 
 def _criterion(config: TrainingConfig, n_classes: int) -> torch.nn.Module:
@@ -324,43 +252,35 @@ def _fit(
     schedule = torch.optim.lr_scheduler.StepLR(optimizer, config.step_size, config.gamma)
     generator = torch.Generator().manual_seed(config.seed)
     model = HashingModel(network, 0.0, bank_sha256)
-    best_state = copy.deepcopy(network.state_dict())
-    for epoch in range(1, epochs + 1):
-        network.train()
-        order = torch.randperm(len(train_x), generator=generator).to(device)
-        losses = []
-        for begin in range(0, len(order), config.batch_size):
-            batch = order[begin : begin + config.batch_size]
-            if len(batch) < 2:
-                continue
-            outputs = network(train_tensor[batch])
-            loss = criterion(outputs, label_tensor[batch])
-            if classifier is not None:
-                loss = loss + config.class_weight * torch.nn.functional.cross_entropy(
-                    classifier(outputs), label_tensor[batch]
-                )
-            if config.l1:
-                loss = loss + config.l1 * _l1_penalty(network)
-            if config.l2:
-                loss = loss + config.l2 * sum(
-                    p.pow(2).sum() for n, p in network.named_parameters() if "weight" in n
-                )
-            optimizer.zero_grad()
-            loss.backward()
-            optimizer.step()
-            losses.append(float(loss.detach()))
-        schedule.step()
-        if evaluate is None or history is None:
-            continue
-        if history.record(epoch, losses, evaluate(model)):
-            best_state = copy.deepcopy(network.state_dict())
-        if progress is not None:
-            progress(history.last())
-        if history.epochs_since_best >= config.patience:
-            break
-    if evaluate is not None:
-        network.load_state_dict(best_state)
-    network.eval()
+
+    def batch_loss(batch: torch.Tensor) -> torch.Tensor:
+        outputs = network(train_tensor[batch])
+        loss = criterion(outputs, label_tensor[batch])
+        if classifier is not None:
+            loss = loss + config.class_weight * torch.nn.functional.cross_entropy(
+                classifier(outputs), label_tensor[batch]
+            )
+        if config.l1:
+            loss = loss + config.l1 * _l1_penalty(network)
+        if config.l2:
+            loss = loss + config.l2 * sum(
+                p.pow(2).sum() for n, p in network.named_parameters() if "weight" in n
+            )
+        return loss
+
+    train_epochs(
+        network,
+        epochs=epochs,
+        batch_size=config.batch_size,
+        epoch_order=lambda: torch.randperm(len(train_x), generator=generator).to(device),
+        batch_loss=batch_loss,
+        optimizer_for_epoch=lambda epoch: optimizer,
+        end_of_epoch=lambda epoch: schedule.step(),
+        evaluate=None if evaluate is None else lambda: evaluate(model),
+        history=history,
+        patience=config.patience,
+        progress=progress,
+    )
     return model
 
 
@@ -422,21 +342,34 @@ def train_hashing(
     start_time = time.perf_counter()
     n_classes = int(max(train_y.max(), valid_y.max())) + 1
     # the network is small: one thread is faster than several fighting over the cores
-    with _deterministic(config.seed, config.num_threads):
+    with deterministic(config.seed, config.num_threads):
 
         def evaluate(model: HashingModel) -> float:
             return codes_map(
                 model.encode(valid_x), valid_y, model.encode(database_x), database_y, config.map_k
             )
 
-        model = _fit(train_x, train_y, n_classes, config, config.epochs, bank_sha256,
-                     history=history, evaluate=evaluate, progress=progress)  # fmt: skip
+        model = _fit(
+            train_x,
+            train_y,
+            n_classes,
+            config,
+            config.epochs,
+            bank_sha256,
+            history=history,
+            evaluate=evaluate,
+            progress=progress,
+        )
         if config.refit:
             # the epoch count is chosen; now learn from the validation galaxies too
             model = _fit(
-                np.concatenate([train_x, valid_x]), np.concatenate([train_y, valid_y]),
-                n_classes, config, max(history.best_epoch, 1), bank_sha256,
-            )  # fmt: skip
+                np.concatenate([train_x, valid_x]),
+                np.concatenate([train_y, valid_y]),
+                n_classes,
+                config,
+                max(history.best_epoch, 1),
+                bank_sha256,
+            )
         if config.threshold == "sweep":
             valid_real, database_real = model.real_codes(valid_x), model.real_codes(database_x)
             for threshold in np.round(np.arange(-1.0, 1.0001, 0.1), 1):

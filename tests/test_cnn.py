@@ -56,8 +56,16 @@ def test_prepare_images_replicates_grey_and_normalises() -> None:
 
 def test_training_saving_and_loading_a_tiny_cnn(tmp_path: Path) -> None:
     images, labels = spots(8, 0)
-    config = CNNConfig(backbone="hrnet_w18", bits=6, input_px=32, crop_px=None, epochs=2,
-                       frozen_epochs=1, batch_size=4, seed=1)  # fmt: skip
+    config = CNNConfig(
+        backbone="hrnet_w18",
+        bits=6,
+        input_px=32,
+        crop_px=None,
+        epochs=2,
+        frozen_epochs=1,
+        batch_size=4,
+        seed=1,
+    )
     model, history = train_cnn_hashing(images, labels, images[:4], labels[:4], config=config)
     assert len(history.valid_map) == 2
     codes = model.encode_images(images)
@@ -100,8 +108,8 @@ def test_cnn_baseline_through_the_command_line(synthetic_root: Path, tmp_path: P
         return result.output
 
     model = tmp_path / "cnn.pt"
-    run("train", "--backbone", "hrnet_w18", "--dataset", str(synthetic_root), "--bits", "8",
-        "--input-px", "32", "--epochs", "1", "--train-limit", "2", "-o", str(model), "--quiet")  # fmt: skip
+    options = "--backbone hrnet_w18 --bits 8 --input-px 32 --epochs 1 --train-limit 2 --quiet"
+    run("train", *options.split(), "--dataset", str(synthetic_root), "-o", str(model))
     archive = tmp_path / "cnn.chx"
     run(
         "index",
@@ -170,8 +178,9 @@ def test_balanced_epochs_draw_classes_equally() -> None:
 
 def test_compact_cnn_trains_joint_heads_and_keeps_its_classifier(tmp_path: Path) -> None:
     images, labels = spots(12, 0)
-    config = compact_config(bits=6, joint_bits=(4,), input_px=32, crop_px=None, epochs=1,
-                            batch_size=4, seed=2)  # fmt: skip
+    config = compact_config(
+        bits=6, joint_bits=(4,), input_px=32, crop_px=None, epochs=1, batch_size=4, seed=2
+    )
     model, history = train_cnn_hashing(images, labels, images[:4], labels[:4], config=config)
     assert len(history.valid_map) == 1 and model.network.n_classes == 2
     codes_6, codes_4 = model.encode_images(images), model.encode_images(images, bits=4)
@@ -198,8 +207,9 @@ def test_compact_cnn_learns_bars_from_squares() -> None:
 
 def test_a_model_without_class_head_refuses_to_classify() -> None:
     images, labels = spots(4, 0)
-    config = compact_config(bits=4, input_px=32, crop_px=None, epochs=1, batch_size=4,
-                            class_weight=0.0)  # fmt: skip
+    config = compact_config(
+        bits=4, input_px=32, crop_px=None, epochs=1, batch_size=4, class_weight=0.0
+    )
     model, _ = train_cnn_hashing(images, labels, images, labels, config=config)
     with pytest.raises(ValueError, match="no classifier head"):
         model.predict_classes(images)
@@ -211,16 +221,17 @@ def test_compact_cnn_through_the_command_line(synthetic_root: Path, tmp_path: Pa
     from cli.main import main
 
     model = tmp_path / "compact.pt"
-    result = CliRunner().invoke(main, ["train", "--backbone", "compact", "--dataset",
-                                       str(synthetic_root), "--bits", "8", "--input-px", "32",
-                                       "--epochs", "1", "-o", str(model), "--quiet"])  # fmt: skip
+    options = "--backbone compact --bits 8 --input-px 32 --epochs 1 --quiet".split()
+    result = CliRunner().invoke(
+        main, ["train", *options, "--dataset", str(synthetic_root), "-o", str(model)]
+    )
     assert result.exit_code == 0, result.output
     assert "validation mAP@100" in result.output
     loaded = load_model(model)
     assert loaded.config.backbone == "compact" and loaded.config.rotation == "any"
     assert loaded.config.input_px == 32 and loaded.network.n_classes == 4
-    refused = CliRunner().invoke(main, ["train", "--backbone", "compact", "--dataset",
-                                        str(synthetic_root), "--pretrained", "-o", str(model)])  # fmt: skip
+    pretrained = ["--backbone", "compact", "--pretrained", "--dataset", str(synthetic_root)]
+    refused = CliRunner().invoke(main, ["train", *pretrained, "-o", str(model)])
     assert refused.exit_code == 2 and "from scratch" in refused.output
 
 
@@ -233,18 +244,37 @@ def test_bench_report_section_states_mean_sd_and_labels_reduced_rows() -> None:
     spec.loader.exec_module(bench)
 
     def seed(accuracy: float) -> dict:
-        return {"test_accuracy": accuracy, "map_at_100": {"8": 0.3, "36": 0.4},
-                "rotated_map_at_100": 0.39, "noise_map_at_100": {"0.05": 0.3, "0.1": 0.2, "0.2": 0.1},
-                "train_seconds": 480.0, "inference_ms_per_image": 2.0, "best_epoch": 30,
-                "epochs_run": 40, "valid_map_at_100": 0.4}  # fmt: skip
+        return {
+            "test_accuracy": accuracy,
+            "map_at_100": {"8": 0.3, "36": 0.4},
+            "rotated_map_at_100": 0.39,
+            "noise_map_at_100": {"0.05": 0.3, "0.1": 0.2, "0.2": 0.1},
+            "train_seconds": 480.0,
+            "inference_ms_per_image": 2.0,
+            "best_epoch": 30,
+            "epochs_run": 40,
+            "valid_map_at_100": 0.4,
+        }
 
-    results = bench.summarise({
-        "config": compact_config(joint_bits=(8,)).to_dict(), "train_images": 1758,
-        "cpu_threads": 2, "parameters": 250_000, "multiply_adds": 41_000_000,
-        "seeds": {"0": seed(0.70), "1": seed(0.72), "2": seed(0.74)},
-        "pretrained_rows": [{"method": "densenet161 + triplet", "bits": 8, "map_at_100": 0.17,
-                             "train_seconds": 100, "schedule": "64 px, no pretrained weights"}],
-    })  # fmt: skip
+    results = bench.summarise(
+        {
+            "config": compact_config(joint_bits=(8,)).to_dict(),
+            "train_images": 1758,
+            "cpu_threads": 2,
+            "parameters": 250_000,
+            "multiply_adds": 41_000_000,
+            "seeds": {"0": seed(0.70), "1": seed(0.72), "2": seed(0.74)},
+            "pretrained_rows": [
+                {
+                    "method": "densenet161 + triplet",
+                    "bits": 8,
+                    "map_at_100": 0.17,
+                    "train_seconds": 100,
+                    "schedule": "64 px, no pretrained weights",
+                }
+            ],
+        }
+    )
     # accuracies 70, 72, 74 %: mean 72, sample sd sqrt((4 + 0 + 4) / 2) = 2
     assert results["mean"]["test_accuracy"] == pytest.approx(0.72)
     assert results["sd"]["test_accuracy"] == pytest.approx(0.02)

@@ -162,8 +162,7 @@ def test_augmented_training_chooses_its_epoch_against_the_given_database() -> No
     jittered = (x * rng.uniform(0.5, 1.5, x.shape)).astype(np.float32)
     augmented_x, augmented_y = np.vstack([x, jittered]), np.concatenate([y, y])
     config = TrainingConfig(**{**CONFIG.to_dict(), "epochs": 4, "threshold": "sweep"})
-    model, history = train_hashing(augmented_x, augmented_y, vx, vy, config=config,
-                                   database=(x, y))  # fmt: skip
+    model, history = train_hashing(augmented_x, augmented_y, vx, vy, config=config, database=(x, y))
     # the selection score is the mAP against the database given, not the augmented set
     expected = codes_map(model.encode(vx), vy, model.encode(x), y, config.map_k)
     assert history.best_valid_map == pytest.approx(expected)
