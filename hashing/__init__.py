@@ -11,7 +11,7 @@ Examples
 (60, 4)
 
 Modules, lowest first (each imports only modules above it; :func:`load_model` imports
-:mod:`hashing.cnn` when a file holds a CNN): :mod:`hashing.network` and :mod:`hashing.compact`
+:mod:`hashing.cnn` only for a CNN file, and never the other way round): :mod:`hashing.network` and :mod:`hashing.compact`
 (networks), :mod:`hashing.losses`, :mod:`hashing.encoder` (the :class:`Encoder` protocol every
 model follows), :mod:`hashing.model_file` (the file format and its version check),
 :mod:`hashing.loop` (the training loop the MLP and the CNNs share), :mod:`hashing.cnn` (CNN

@@ -81,6 +81,29 @@ def test_files_without_kind_are_mlp_models_and_cnn_files_say_cnn(tmp_path: Path)
         write_model_file(tmp_path / "x.pt", kind="svm", fields={}, state_dict={})
 
 
+@pytest.mark.parametrize("kind", ["mlp", "cnn"])
+def test_files_as_earlier_releases_wrote_them_still_load(kind, tmp_path: Path) -> None:
+    # the payload exactly as HashingModel.save / CNNHashingModel.save wrote it before
+    # hashing.model_file existed (format version 1; MLP headers without "kind")
+    model = mlp_model() if kind == "mlp" else cnn_model()
+    header = {"format": "cosfire-hash hashing model", "format_version": 1, "metadata": {}}
+    if kind == "mlp":
+        header |= {"network": model.config.to_dict(), "threshold": 0.0, "bank_sha256": "ab"}
+    else:
+        header |= {"kind": "cnn", "cnn": model.config.to_dict(), "n_classes": 2}
+    state = {k: v.detach().cpu() for k, v in model.network.state_dict().items()}
+    torch.save(
+        {"header": json.dumps(header, sort_keys=True), "state_dict": state}, tmp_path / "old.pt"
+    )
+    loaded = load_model(tmp_path / "old.pt")
+    assert type(loaded) is type(model) and loaded.config == model.config
+    for key, value in model.network.state_dict().items():
+        assert torch.equal(loaded.network.state_dict()[key], value), key
+    # and what this release writes is that same header
+    written = json.loads(torch.load(model.save(tmp_path / "new.pt"), weights_only=True)["header"])
+    assert written == header
+
+
 def test_both_model_kinds_are_encoders_and_round_trip(tmp_path: Path) -> None:
     descriptors = np.random.default_rng(0).random((6, 5), dtype=np.float32)
     images = [np.pad(np.ones((4 + 8 * (i % 2), 4), np.float32), 14) for i in range(6)]
