@@ -118,10 +118,15 @@ def search(
     if plot is not None:
         from cli._plots import plot_search_results
 
+        # the thumbnails fit the sources, within the crop the model saw (if it crops)
+        seen_px = (
+            bank.preprocessing.crop_px
+            if bank is not None
+            else getattr(getattr(model, "config", None), "crop_px", None)
+        )
         plot_search_results(
-            [(e["query"], e["label"], e["results"]) for e in results], plot,
-            crop_px=bank.preprocessing.crop_px if bank is not None else model.config.crop_px,
-        )  # fmt: skip
+            [(e["query"], e["label"], e["results"]) for e in results], plot, crop_px=seen_px
+        )
         if not as_json:
             click.echo(f"wrote {plot}")
 

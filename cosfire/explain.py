@@ -17,7 +17,7 @@ from cosfire.apply import apply
 from cosfire.filter import CosfireFilter
 from cosfire.plan import DEFAULT_ROTATIONS_DEG
 
-__all__ = ["explain", "explain_match"]
+__all__ = ["explain", "explain_match", "support_half_px"]
 
 _COLOURS = ["tab:red", "tab:orange", "tab:green", "tab:purple", "tab:pink", "tab:olive"]
 
@@ -60,15 +60,38 @@ def _draw_parts(
     axis.plot(col, row, "+", color="yellow", ms=10)
 
 
-def _draw_tuples(axis: Any, cosfire_filter: CosfireFilter, image: np.ndarray) -> None:
+def support_half_px(cosfire_filter: CosfireFilter, *, margin_px: int = 8) -> int:
+    """Return the half side (px) of a square holding the filter's support and a margin.
+
+    The support reaches, over all tuples, the tuple's distance ``rho`` plus the radius of its
+    blur window (:func:`cosfire.blur.blur_radius`).
+
+    Examples
+    --------
+    >>> from cosfire.configure import configure
+    >>> image = np.zeros((64, 64), np.float32); image[32, 32] = image[32, 44] = 1.0
+    >>> support_half_px(configure(image, sigma=2.0, rhos=(0, 12), t1=0.1), margin_px=8)
+    21
+    """
+    from cosfire.blur import blur_radius
+
+    params = cosfire_filter.params
+    reach = max(
+        part.rho
+        + blur_radius(part.rho, sigma0=params.sigma0, alpha=params.alpha, rule=params.blur_rule)
+        for part in cosfire_filter.tuples
+    )
+    return int(np.ceil(reach)) + margin_px
+
+
+def _draw_tuples(axis: Any, cosfire_filter: CosfireFilter, image: np.ndarray, half_px: int) -> None:
     row, col = cosfire_filter.center
-    axis.imshow(image, cmap="gray", origin="upper")
+    _crop_around(axis, image, int(row), int(col), half_px, cmap="gray")
     _draw_parts(axis, cosfire_filter, row, col)
     title = f"{len(cosfire_filter.tuples)} tuples"
     if cosfire_filter.label:
         title = f"{cosfire_filter.label}: {title}"
     axis.set_title(title, fontsize=9)
-    axis.set_axis_off()
 
 
 def explain(
@@ -77,13 +100,18 @@ def explain(
     image: np.ndarray | None = None,
     *,
     rotations: Sequence[float] = DEFAULT_ROTATIONS_DEG,
+    margin_px: int = 8,
     path: str | os.PathLike[str] | None = None,
 ) -> Any:
     """Return a matplotlib figure of a filter over its prototype and its response to an image.
 
     Panels: the prototype with the filter's circles and tuples (one colour per input channel,
     the yellow cross is the centre); the filter's response map on ``image`` (default: the
-    prototype itself) with the position of the maximum; and ``image`` itself.
+    prototype itself) with the position of the maximum; and ``image`` itself. Every panel is
+    zoomed to the filter's support (:func:`support_half_px`: the largest rho plus its blur
+    radius, plus ``margin_px``): the prototype around the filter's centre, the response and
+    the image around the strongest response (the image centre if there is none); the
+    figure's title states the crop.
 
     Parameters
     ----------
@@ -94,6 +122,8 @@ def explain(
         Another (preprocessed) image to show the response on.
     rotations : sequence of float
         Rotation set used for the response map.
+    margin_px : int
+        Pixels around the filter's support kept in the crops.
     path : path, optional
         If given, the figure is also written there as PNG.
 
@@ -103,8 +133,8 @@ def explain(
     >>> from cosfire.configure import configure
     >>> image = np.zeros((64, 64), np.float32); image[32, 32] = image[32, 44] = 1.0
     >>> figure = explain(configure(image, sigma=2.0, rhos=(0, 12), t1=0.1), image)
-    >>> len(figure.axes)
-    4
+    >>> len(figure.axes), figure.axes[0].images[0].get_array().shape  # 2 x 21 + 1 px crop
+    (4, (43, 43))
     """
     from matplotlib.figure import Figure
 
@@ -113,18 +143,29 @@ def explain(
     # a Figure of its own, outside pyplot: no global backend or figure registry is touched
     figure = Figure(figsize=(11, 3.8), layout="constrained")
     axes = figure.subplots(1, 3)
-    _draw_tuples(axes[0], cosfire_filter, prototype)
+    half = support_half_px(cosfire_filter, margin_px=margin_px)
+    _draw_tuples(axes[0], cosfire_filter, prototype, half)
     top = float(response.max())
-    shown = axes[1].imshow(response, cmap="magma", origin="upper", vmin=0, vmax=max(top, 1e-12))
-    peak_row, peak_col = np.unravel_index(int(response.argmax()), response.shape)
+    peak_row, peak_col = (int(v) for v in np.unravel_index(int(response.argmax()), response.shape))
+    if top <= 0:
+        peak_row, peak_col = target.shape[0] // 2, target.shape[1] // 2
+    _crop_around(
+        axes[1], response, peak_row, peak_col, half, cmap="magma", vmin=0, vmax=max(top, 1e-12)
+    )
     if top > 0:
         axes[1].plot(peak_col, peak_row, "c+", ms=10)
     axes[1].set_title(f"response (max {top:.3g})" if top > 0 else "no response", fontsize=9)
-    axes[1].set_axis_off()
-    figure.colorbar(shown, ax=axes[1], shrink=0.8)
-    axes[2].imshow(target, cmap="gray", origin="upper")
+    figure.colorbar(axes[1].images[0], ax=axes[1], shrink=0.8)
+    top_row, bottom, left, right = _crop_around(
+        axes[2], target, peak_row, peak_col, half, cmap="gray"
+    )
     axes[2].set_title("image" if image is not None else "prototype", fontsize=9)
-    axes[2].set_axis_off()
+    figure.suptitle(
+        f"crop {2 * half + 1} px: the filter's support (rho + blur) + {margin_px} px; response "
+        f"and image around the strongest response, rows {top_row}-{bottom - 1}, cols "
+        f"{left}-{right - 1} of {target.shape[0]} x {target.shape[1]} px",
+        fontsize=8,
+    )
     if path is not None:
         from cosfire._atomic import atomic_write
 
@@ -134,15 +175,17 @@ def explain(
 
 
 def _crop_around(
-    axis: Any, image: np.ndarray, row: int, col: int, half_px: int
+    axis: Any, image: np.ndarray, row: int, col: int, half_px: int, **shown: Any
 ) -> tuple[int, int, int, int]:
-    """Show the part of ``image`` within ``half_px`` of (row, col) in image coordinates."""
+    """Show the part of ``image`` within ``half_px`` of (row, col) in image coordinates.
+
+    ``shown`` goes to ``imshow`` (default colour map: inferno).
+    """
     top, bottom = max(0, row - half_px), min(image.shape[0], row + half_px + 1)
     left, right = max(0, col - half_px), min(image.shape[1], col + half_px + 1)
-    axis.imshow(
-        image[top:bottom, left:right], cmap="inferno", origin="upper",
-        extent=(left - 0.5, right - 0.5, bottom - 0.5, top - 0.5),
-    )  # fmt: skip
+    extent = (left - 0.5, right - 0.5, bottom - 0.5, top - 0.5)
+    shown = {"cmap": "inferno", **shown}
+    axis.imshow(image[top:bottom, left:right], origin="upper", extent=extent, **shown)
     axis.set_xlim(left - 0.5, right - 0.5)
     axis.set_ylim(bottom - 0.5, top - 0.5)
     axis.set_xticks([])
@@ -219,9 +262,13 @@ def explain_match(
     order = np.argsort(-shared, kind="stable")
     chosen = [int(f) for f in order[:top] if shared[f] > 0]
     angle = relative_rotation(
-        query_peaks.angles_deg, match_peaks.angles_deg, query_peaks.values, match_peaks.values,
-        step_deg=rotation_step_deg(bank.rotations_deg), extents_px=filter_extents_px(bank),
-    )  # fmt: skip
+        query_peaks.angles_deg,
+        match_peaks.angles_deg,
+        query_peaks.values,
+        match_peaks.values,
+        step_deg=rotation_step_deg(bank.rotations_deg),
+        extents_px=filter_extents_px(bank),
+    )
     n_flips = 2 if bank.reflection else 1
     rows = max(1, len(chosen))
     figure = Figure(figsize=(9.0, 3.1 * rows + 0.5), layout="constrained")
@@ -249,13 +296,21 @@ def explain_match(
         if prototype is None:
             prototype = np.zeros((2 * half + 1, 2 * half + 1), np.float32)
             centre_row = centre_col = half
-            row_axes[0].text(centre_col, 2, "prototype not readable", ha="center", va="top",
-                             color="white", fontsize=7)  # fmt: skip
+            row_axes[0].text(
+                centre_col,
+                2,
+                "prototype not readable",
+                ha="center",
+                va="top",
+                color="white",
+                fontsize=7,
+            )
         _crop_around(row_axes[0], prototype, centre_row, centre_col, half)
         _draw_parts(row_axes[0], bank_filter, centre_row, centre_col, circles=True)
         label = f" ({bank_filter.label})" if bank_filter.label else ""
-        row_axes[0].set_title(f"filter {f}{label}: prototype\n{Path(str(bank_filter.source)).name[:30]}",
-                              fontsize=7)  # fmt: skip
+        row_axes[0].set_title(
+            f"filter {f}{label}: prototype\n{Path(str(bank_filter.source)).name[:30]}", fontsize=7
+        )
         for axis, image, peaks, name in (
             (row_axes[1], query, query_peaks, query_name),
             (row_axes[2], match, match_peaks, match_name),
@@ -264,10 +319,15 @@ def explain_match(
             r, c = int(peaks.rows[f]), int(peaks.cols[f])
             top_row, bottom, left, right = _crop_around(axis, image, r, c, half)
             _draw_parts(
-                axis, bank_filter, r, c, psi_rad=float(np.deg2rad(peaks.angles_deg[f])),
-                scale=bank.scales[variant // n_flips], flip=bank.reflection and variant % 2 == 1,
+                axis,
+                bank_filter,
+                r,
+                c,
+                psi_rad=float(np.deg2rad(peaks.angles_deg[f])),
+                scale=bank.scales[variant // n_flips],
+                flip=bank.reflection and variant % 2 == 1,
                 circles=True,
-            )  # fmt: skip
+            )
             axis.set_title(
                 f"{name[:24]}: {peaks.values[f]:.3g} at psi {peaks.angles_deg[f]:.0f} deg\n"
                 f"rows {top_row}-{bottom - 1}, cols {left}-{right - 1} of "
