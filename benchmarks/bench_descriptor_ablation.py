@@ -54,6 +54,7 @@ import argparse
 import json
 import sys
 import time
+import warnings
 from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 from typing import ClassVar
@@ -132,6 +133,7 @@ VIEWS = {
     "upsilon-max": ("mixed-smooth", "upsilon"),
     "upsilon-all": ("mixed-smooth", "upsilon"),
     "rotation": ("mixed-smooth",),
+    "rotation-weighted": ("mixed-smooth",),
     "pushpull": ("pushpull",),
     "extent": ("extent",),
 }
@@ -207,6 +209,15 @@ ROWS = (
         RECOMMENDED_EXTRAS,
         hashed=False,
         key="rotation",
+    ),
+    Row(
+        "recommended + each filter's relative rotation weighted by its maximum (v cos, v sin; "
+        "prototype in the bench)",
+        "rotation-weighted",
+        140,
+        RECOMMENDED_EXTRAS,
+        hashed=False,
+        key="rotation-weighted",
     ),
     Row(
         "recommended, filters chosen by greedy mRMR selection on the training rows "
@@ -525,10 +536,12 @@ def make_view(name: str, described: dict[str, dict]) -> dict[str, np.ndarray]:
         scaled = described["upsilon"]["descriptors"].reshape(n, len(UPSILONS), n_filters)
         stacked = np.stack([scaled[:, 0], values, scaled[:, 1]], axis=2)  # small, 1, large
         per_filter = stacked.max(axis=2, keepdims=True) if name == "upsilon-max" else stacked
-    elif name == "rotation":
+    elif name in ("rotation", "rotation-weighted"):
         if "angles" not in base:
             raise ValueError("the cached mixed-smooth pool has no angles; delete it, run again")
         per_filter = rotation_features(values, base["angles"].astype(np.float64))
+        if name == "rotation-weighted":  # the angle counts as much as the filter answers
+            per_filter[:, :, 1:] *= per_filter[:, :, :1]
     else:
         per_filter = values[:, :, None]
     return {
@@ -594,7 +607,8 @@ def mrmr_filters(
     from sklearn.feature_selection import f_classif
 
     values = pool["single"][allowed_rows].astype(np.float64)
-    with np.errstate(divide="ignore", invalid="ignore"):
+    with np.errstate(divide="ignore", invalid="ignore"), warnings.catch_warnings():
+        warnings.simplefilter("ignore", UserWarning)  # silent filters: relevance 0
         relevance = np.nan_to_num(f_classif(values, labels[allowed_rows])[0])
     centred = values - values.mean(axis=0)
     scale = np.linalg.norm(centred, axis=0)
