@@ -16,27 +16,67 @@ _METHOD_NAMES = {"lof": "LOF", "iforest": "isolation forest"}
 
 
 @click.command()
-@click.argument("archive_path", metavar="ARCHIVE.chx",
-                type=click.Path(exists=True, dir_okay=False, path_type=Path))  # fmt: skip
+@click.argument(
+    "archive_path",
+    metavar="ARCHIVE.chx",
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+)
 @click.argument("queries", metavar="[QUERY...]", nargs=-1)
-@click.option("--top", type=click.IntRange(min=1), default=10, show_default=True,
-              help="How many of the most unusual to show.")  # fmt: skip
-@click.option("--method", type=click.Choice(["lof", "iforest"]), default=_DEFAULTS.method,
-              show_default=True, help="Local Outlier Factor or isolation forest.")  # fmt: skip
-@click.option("--on", "features", type=click.Choice(["descriptors", "codes"]),
-              default=_DEFAULTS.features, show_default=True,
-              help="Score the COSFIRE descriptors or the binary codes (Hamming).")  # fmt: skip
-@click.option("--neighbors", "n_neighbors", type=click.IntRange(min=1),
-              default=_DEFAULTS.n_neighbors, show_default=True, help="Neighbours of LOF.")  # fmt: skip
-@click.option("--seed", type=int, default=_DEFAULTS.seed, show_default=True,
-              help="Random state of the isolation forest.")  # fmt: skip
+@click.option(
+    "--top",
+    type=click.IntRange(min=1),
+    default=10,
+    show_default=True,
+    help="How many of the most unusual to show.",
+)
+@click.option(
+    "--method",
+    type=click.Choice(["lof", "iforest"]),
+    default=_DEFAULTS.method,
+    show_default=True,
+    help="Local Outlier Factor or isolation forest.",
+)
+@click.option(
+    "--on",
+    "features",
+    type=click.Choice(["descriptors", "codes"]),
+    default=_DEFAULTS.features,
+    show_default=True,
+    help="Score the COSFIRE descriptors or the binary codes (Hamming).",
+)
+@click.option(
+    "--neighbors",
+    "n_neighbors",
+    type=click.IntRange(min=1),
+    default=_DEFAULTS.n_neighbors,
+    show_default=True,
+    help="Neighbours of LOF.",
+)
+@click.option(
+    "--seed",
+    type=int,
+    default=_DEFAULTS.seed,
+    show_default=True,
+    help="Random state of the isolation forest.",
+)
 @click.option("--json", "as_json", is_flag=True, help="Print a machine-readable list.")
-@click.option("--plot", type=click.Path(dir_okay=False, path_type=Path),
-              help="Draw the top galaxies with their scores into this PNG.")  # fmt: skip
-@click.option("--bank", "bank_override", type=click.Path(exists=True, dir_okay=False, path_type=Path),
-              help="The archive's filter bank, if it moved (for QUERY images).")  # fmt: skip
-@click.option("--model", "model_override", type=click.Path(exists=True, dir_okay=False, path_type=Path),
-              help="The archive's hashing model, if it moved (for QUERY images).")  # fmt: skip
+@click.option(
+    "--plot",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="Draw the top galaxies with their scores into this PNG.",
+)
+@click.option(
+    "--bank",
+    "bank_override",
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    help="The archive's filter bank, if it moved (for QUERY images).",
+)
+@click.option(
+    "--model",
+    "model_override",
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    help="The archive's hashing model, if it moved (for QUERY images).",
+)
 def anomalies(
     archive_path: Path,
     queries: tuple[str, ...],

@@ -27,12 +27,20 @@ __all__ = ["evaluate"]
 @click.option(
     "--k", "k", type=click.IntRange(min=1), default=100, show_default=True, help="mAP@k cut-off."
 )
-@click.option("--ties", type=click.Choice(["random", "average", "stable"]), default="random",
-              show_default=True, help="How equal Hamming distances are ordered.")  # fmt: skip
+@click.option(
+    "--ties",
+    type=click.Choice(["random", "average", "stable"]),
+    default="random",
+    show_default=True,
+    help="How equal Hamming distances are ordered.",
+)
 @click.option("--seed", type=int, default=0, show_default=True, help="Seed of random tie order.")
 @click.option("--json", "as_json", is_flag=True, help="Print the report as JSON.")
-@click.option("--plot-dir", type=click.Path(file_okay=False, path_type=Path),
-              help="Write pr_curve.png and per_class.png here.")  # fmt: skip
+@click.option(
+    "--plot-dir",
+    type=click.Path(file_okay=False, path_type=Path),
+    help="Write pr_curve.png and per_class.png here.",
+)
 @click.option(
     "--bank", "bank_override", type=click.Path(exists=True, dir_okay=False, path_type=Path)
 )
@@ -114,16 +122,24 @@ def evaluate(
     codes = pack_codes(codes)
     distances = hamming_distances(codes, archive.index.codes)
     report = retrieval_report(
-        distances, query_labels, archive.labels, k=k, precision_ks=(10, 50, 100),
-        class_names=archive.class_names, ties=ties, seed=seed,  # type: ignore[arg-type]
-    )  # fmt: skip
+        distances,
+        query_labels,
+        archive.labels,
+        k=k,
+        precision_ks=(10, 50, 100),
+        class_names=archive.class_names,
+        ties=ties,
+        seed=seed,  # type: ignore[arg-type]
+    )
     report["bits"] = model.bits
     if as_json:
         click.echo(json.dumps(report, indent=1))
     else:
         keys = [f"map_at_{k}", "map_at_r", "precision_at_10", "precision_at_50", "precision_at_100"]
-        click.echo(f"{report['queries']} queries against {report['database']} galaxies, "
-                   f"{model.bits}-bit codes, ties {ties}")  # fmt: skip
+        click.echo(
+            f"{report['queries']} queries against {report['database']} galaxies, "
+            f"{model.bits}-bit codes, ties {ties}"
+        )
         click.echo(f"{'':12s}" + "".join(f"{key:>18s}" for key in keys))
         click.echo(f"{'all':12s}" + "".join(f"{report[key]:18.4f}" for key in keys))
         for name, values in report["per_class"].items():
@@ -135,8 +151,12 @@ def evaluate(
         _, precision, recall = precision_recall_curve(
             distances, relevance(query_labels, archive.labels)
         )
-        plot_pr_curve(recall, precision, plot_dir / "pr_curve.png",
-                      title=f"{model.bits}-bit codes: mAP@{k} {report[f'map_at_{k}']:.3f}")  # fmt: skip
+        plot_pr_curve(
+            recall,
+            precision,
+            plot_dir / "pr_curve.png",
+            title=f"{model.bits}-bit codes: mAP@{k} {report[f'map_at_{k}']:.3f}",
+        )
         plot_per_class(report, plot_dir / "per_class.png", keys=(f"map_at_{k}", "precision_at_10"))
         if not as_json:
             click.echo(f"wrote {plot_dir / 'pr_curve.png'} and {plot_dir / 'per_class.png'}")

@@ -10,17 +10,36 @@ __all__ = ["explain"]
 
 
 @click.command()
-@click.option("--bank", "bank_path", type=click.Path(exists=True, dir_okay=False, path_type=Path),
-              required=True, help="Filter bank JSON.")  # fmt: skip
-@click.option("--filter", "filter_number", type=int, default=0, show_default=True,
-              help="Index of the filter in the bank.")  # fmt: skip
-@click.option("--prototype", type=click.Path(exists=True, dir_okay=False, path_type=Path),
-              help="The prototype image, if the bank's recorded source cannot be read.")  # fmt: skip
+@click.option(
+    "--bank",
+    "bank_path",
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    required=True,
+    help="Filter bank JSON.",
+)
+@click.option(
+    "--filter",
+    "filter_number",
+    type=int,
+    default=0,
+    show_default=True,
+    help="Index of the filter in the bank.",
+)
+@click.option(
+    "--prototype",
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    help="The prototype image, if the bank's recorded source cannot be read.",
+)
 @click.argument(
     "image", required=False, type=click.Path(exists=True, dir_okay=False, path_type=Path)
 )
-@click.option("-o", "--output", type=click.Path(dir_okay=False, path_type=Path), required=True,
-              help="PNG to write.")  # fmt: skip
+@click.option(
+    "-o",
+    "--output",
+    type=click.Path(dir_okay=False, path_type=Path),
+    required=True,
+    help="PNG to write.",
+)
 def explain(
     bank_path: Path, filter_number: int, prototype: Path | None, image: Path | None, output: Path
 ) -> None:

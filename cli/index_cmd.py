@@ -10,19 +10,42 @@ __all__ = ["index"]
 
 
 @click.command()
-@click.option("--bank", "bank_path", type=click.Path(exists=True, dir_okay=False, path_type=Path),
-              help="Filter bank the descriptors were made with, so the archive can be searched "
-                   "by images (without it: by descriptors and by its own items).")  # fmt: skip
-@click.option("--model", "model_path", type=click.Path(exists=True, dir_okay=False, path_type=Path),
-              required=True, help="Hashing model from `cosfire-hash train`.")  # fmt: skip
-@click.argument("descriptors_path", metavar="[DESCRIPTORS.npz]", required=False,
-                type=click.Path(exists=True, dir_okay=False, path_type=Path))  # fmt: skip
+@click.option(
+    "--bank",
+    "bank_path",
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    help="Filter bank the descriptors were made with, so the archive can be searched "
+    "by images (without it: by descriptors and by its own items).",
+)
+@click.option(
+    "--model",
+    "model_path",
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    required=True,
+    help="Hashing model from `cosfire-hash train`.",
+)
+@click.argument(
+    "descriptors_path",
+    metavar="[DESCRIPTORS.npz]",
+    required=False,
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+)
 @click.option("--dataset", help="For CNN models: the data set whose images to index.")
 @click.option("--split", default="train", show_default=True, help="Split of --dataset.")
-@click.option("--kind", type=click.Choice(["exact", "ivf", "hnsw", "multihash"]), default="exact",
-              show_default=True, help="Exact search, or an approximate index for huge archives.")  # fmt: skip
-@click.option("-o", "--output", type=click.Path(dir_okay=False, path_type=Path), required=True,
-              help="Archive to write (.chx).")  # fmt: skip
+@click.option(
+    "--kind",
+    type=click.Choice(["exact", "ivf", "hnsw", "multihash"]),
+    default="exact",
+    show_default=True,
+    help="Exact search, or an approximate index for huge archives.",
+)
+@click.option(
+    "-o",
+    "--output",
+    type=click.Path(dir_okay=False, path_type=Path),
+    required=True,
+    help="Archive to write (.chx).",
+)
 def index(
     bank_path: Path | None,
     model_path: Path,

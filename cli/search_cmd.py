@@ -22,17 +22,37 @@ __all__ = ["search"]
     "-k", "k", type=click.IntRange(min=1), default=10, show_default=True, help="Results per query."
 )
 @click.option("--json", "as_json", is_flag=True, help="Print a machine-readable list.")
-@click.option("--plot", type=click.Path(dir_okay=False, path_type=Path),
-              help="Draw every query beside its top-k galaxies into this PNG.")  # fmt: skip
-@click.option("--explain", "explain_path", type=click.Path(dir_okay=False, path_type=Path),
-              help="Draw why the first query matched one result (the filters that respond most "
-                   "strongly to both) into this PNG.")  # fmt: skip
-@click.option("--explain-rank", type=click.IntRange(min=1), default=1, show_default=True,
-              help="Which result of the first query --explain draws.")  # fmt: skip
-@click.option("--bank", "bank_override", type=click.Path(exists=True, dir_okay=False, path_type=Path),
-              help="The archive's filter bank, if it moved.")  # fmt: skip
-@click.option("--model", "model_override", type=click.Path(exists=True, dir_okay=False, path_type=Path),
-              help="The archive's hashing model, if it moved.")  # fmt: skip
+@click.option(
+    "--plot",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="Draw every query beside its top-k galaxies into this PNG.",
+)
+@click.option(
+    "--explain",
+    "explain_path",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="Draw why the first query matched one result (the filters that respond most "
+    "strongly to both) into this PNG.",
+)
+@click.option(
+    "--explain-rank",
+    type=click.IntRange(min=1),
+    default=1,
+    show_default=True,
+    help="Which result of the first query --explain draws.",
+)
+@click.option(
+    "--bank",
+    "bank_override",
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    help="The archive's filter bank, if it moved.",
+)
+@click.option(
+    "--model",
+    "model_override",
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    help="The archive's hashing model, if it moved.",
+)
 def search(
     archive_path: Path,
     queries: tuple[str, ...],
@@ -188,9 +208,12 @@ def _query_codes(archive, queries, positions: dict[str, int], bank, model):
     if bank is None or len(descriptors) != len(codes):
         return names, labels, packed, None
     described = DescribedQueries(
-        names, labels, np.concatenate(descriptors), np.concatenate(angles),
+        names,
+        labels,
+        np.concatenate(descriptors),
+        np.concatenate(angles),
         np.concatenate(has_angles).astype(bool),
-    )  # fmt: skip
+    )
     return names, labels, packed, described
 
 
@@ -220,8 +243,9 @@ def _match_angles(archive, described, ids, bank, model) -> list:
             err=True,
         )
         return [None] * len(ids)
-    missing = [name for name, kept in zip(described.names, described.has_angles, strict=True)
-               if not kept]  # fmt: skip
+    missing = [
+        name for name, kept in zip(described.names, described.has_angles, strict=True) if not kept
+    ]
     if missing:
         click.echo(
             f"note: {len(missing)} queries come from descriptor files without angles (first: "
@@ -231,12 +255,17 @@ def _match_angles(archive, described, ids, bank, model) -> list:
     step, extents = rotation_step_deg(bank.rotations_deg), filter_extents_px(bank)
     return [
         match_rotations(
-            described.angles_deg[row], described.descriptors[row],
-            archive.angles_deg[row_ids], archive.descriptors[row_ids], step_deg=step,
+            described.angles_deg[row],
+            described.descriptors[row],
+            archive.angles_deg[row_ids],
+            archive.descriptors[row_ids],
+            step_deg=step,
             extents_px=extents,
-        ) if described.has_angles[row] else None
+        )
+        if described.has_angles[row]
+        else None
         for row, row_ids in enumerate(ids)
-    ]  # fmt: skip
+    ]
 
 
 def _explain(bank, archive, query: str, query_name: str, match_id: int, output: Path) -> None:
@@ -258,5 +287,11 @@ def _explain(bank, archive, query: str, query_name: str, match_id: int, output: 
     is_file = Path(query).is_file() and not query.lower().endswith(".npz")
     query_image = load_image(query) if is_file else read(query_name, "query")
     match_path = archive.paths[match_id]
-    explain_match(bank, query_image, read(match_path, "matching"), path=output,
-                  query_name=Path(query_name).name, match_name=Path(match_path).name)  # fmt: skip
+    explain_match(
+        bank,
+        query_image,
+        read(match_path, "matching"),
+        path=output,
+        query_name=Path(query_name).name,
+        match_name=Path(match_path).name,
+    )

@@ -24,15 +24,52 @@ def pipeline(real_slice: Path, tmp_path_factory) -> dict[str, Path]:
     files = {
         name: work / name for name in ("bank.json", "train.npz", "test.npz", "model.pt", "a.chx")
     }
-    run("configure", "--dataset", str(real_slice), "--per-class", "2", "--rotations", "8",
-        "-o", str(files["bank.json"]))  # fmt: skip
+    run(
+        "configure",
+        "--dataset",
+        str(real_slice),
+        "--per-class",
+        "2",
+        "--rotations",
+        "8",
+        "-o",
+        str(files["bank.json"]),
+    )
     for split in ("train", "test"):
-        run("describe", "--bank", str(files["bank.json"]), str(real_slice), "--split", split,
-            "-o", str(files[f"{split}.npz"]), "--quiet")  # fmt: skip
-    run("train", str(files["train.npz"]), "--valid", str(files["test.npz"]), "--bits", "12",
-        "--epochs", "5", "-o", str(files["model.pt"]), "--quiet")  # fmt: skip
-    run("index", "--bank", str(files["bank.json"]), "--model", str(files["model.pt"]),
-        str(files["train.npz"]), "-o", str(files["a.chx"]))  # fmt: skip
+        run(
+            "describe",
+            "--bank",
+            str(files["bank.json"]),
+            str(real_slice),
+            "--split",
+            split,
+            "-o",
+            str(files[f"{split}.npz"]),
+            "--quiet",
+        )
+    run(
+        "train",
+        str(files["train.npz"]),
+        "--valid",
+        str(files["test.npz"]),
+        "--bits",
+        "12",
+        "--epochs",
+        "5",
+        "-o",
+        str(files["model.pt"]),
+        "--quiet",
+    )
+    run(
+        "index",
+        "--bank",
+        str(files["bank.json"]),
+        "--model",
+        str(files["model.pt"]),
+        str(files["train.npz"]),
+        "-o",
+        str(files["a.chx"]),
+    )
     return {**files, "slice": real_slice, "work": work}
 
 
@@ -68,7 +105,7 @@ def test_evaluate_reports_the_papers_metrics(pipeline) -> None:
             "--json",
             "--plot-dir",
             str(plots),
-        )  # fmt: skip
+        )
     )
     for key in ("map_at_10", "map_at_r", "precision_at_10", "per_class"):
         assert key in report
