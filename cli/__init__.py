@@ -1,5 +1,3 @@
-"""Command-line interface of cosfire-hash (``cosfire-hash --help``)."""
-
-from cli.main import main
-
-__all__ = ["main"]
+"""Command-line interface of cosfire-hash (``cli.main``: ``cosfire-hash --help``), and the run
+orchestration (``cli.pipeline``, ``cli.tuning``), which imports no click so that a notebook can
+use it."""

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
+import subprocess
+import sys
 from pathlib import Path
 
 import numpy as np
@@ -10,19 +13,57 @@ import pytest
 from click.testing import CliRunner
 
 from cli.main import main
+from cli.pipeline import (
+    BankSettings,
+    EvaluationSettings,
+    PipelineConfig,
+    PipelineResults,
+    PipelineRun,
+    RunOptions,
+    run_pipeline,
+)
 
 
 def test_pipeline_runs_resumes_and_reports(synthetic_root: Path, tmp_path: Path) -> None:
     out = tmp_path / "run"
-    arguments = ["pipeline", "--dataset", str(synthetic_root), "--out", str(out), "--per-class", "2",
-                 "--bits", "8,12", "--main-bits", "12", "--rotations", "8", "--rotation-draws", "2",
-                 "--jobs", "1", "--quiet"]  # fmt: skip
+    arguments = [
+        "pipeline",
+        "--dataset",
+        str(synthetic_root),
+        "--out",
+        str(out),
+        "--per-class",
+        "2",
+        "--bits",
+        "8,12",
+        "--main-bits",
+        "12",
+        "--rotations",
+        "8",
+        "--rotation-draws",
+        "2",
+        "--jobs",
+        "1",
+        "--quiet",
+    ]
     first = CliRunner().invoke(main, arguments, catch_exceptions=False)
     assert first.exit_code == 0, first.output
     assert "[configure]" in first.output and "test mAP@100 at 12 bits" in first.output
-    for name in ("bank.json", "train.npz", "valid.npz", "test.npz", "model-8.pt", "model-12.pt",
-                 "archive-12.chx", "eval-8.json", "svm.json", "test-rotated.npz", "report.md",
-                 "queries.png", "map_vs_bits.png"):  # fmt: skip
+    for name in (
+        "bank.json",
+        "train.npz",
+        "valid.npz",
+        "test.npz",
+        "model-8.pt",
+        "model-12.pt",
+        "archive-12.chx",
+        "eval-8.json",
+        "svm.json",
+        "test-rotated.npz",
+        "report.md",
+        "queries.png",
+        "map_vs_bits.png",
+    ):
         assert (out / name).is_file(), name
     results = json.loads((out / "results.json").read_text())
     assert set(results["bits"]) == {"8", "12"}
@@ -56,9 +97,23 @@ def test_tune_scores_a_grid_and_feeds_the_pipeline(synthetic_root: Path, tmp_pat
     grid = tmp_path / "grid.json"
     grid.write_text(json.dumps({"sigma": [2.0, 4.0], "rho_max": [10]}))
     result = CliRunner().invoke(
-        main, ["tune", "--dataset", str(synthetic_root), "--out", str(tmp_path / "tune"), "--grid",
-               str(grid), "--per-class", "2", "--train-per-class", "4", "--jobs", "1"],
-    )  # fmt: skip
+        main,
+        [
+            "tune",
+            "--dataset",
+            str(synthetic_root),
+            "--out",
+            str(tmp_path / "tune"),
+            "--grid",
+            str(grid),
+            "--per-class",
+            "2",
+            "--train-per-class",
+            "4",
+            "--jobs",
+            "1",
+        ],
+    )
     assert result.exit_code == 0, result.output
     summary = json.loads((tmp_path / "tune" / "tune.json").read_text())
     assert len(summary["results"]) == 2
@@ -69,38 +124,66 @@ def test_tune_scores_a_grid_and_feeds_the_pipeline(synthetic_root: Path, tmp_pat
 
 
 def test_mixed_bank_settings_are_recorded_and_checked(tmp_path: Path) -> None:
-    from cli.pipeline import PipelineConfig
+    from cosfire.configure import FilterConfig
+    from cosfire.preprocess import Preprocessing
 
     plain = PipelineConfig(dataset="synthetic")
     assert "bank_sigmas" not in plain.to_dict()  # one-sigma runs keep their old settings
     assert [c.sigma for c in plain.filter_configs()] == [5.0]
-    mixed = PipelineConfig(dataset="synthetic", filter_config={"t1": 0.1}, bank_sigmas=(2, 3))
+    mixed = PipelineConfig(
+        bank=BankSettings(filter_config=FilterConfig(t1=0.1), sigmas=(2, 3)),
+    )
     assert mixed.to_dict()["bank_sigmas"] == [2.0, 3.0]
     assert [(c.sigma, c.t1) for c in mixed.filter_configs()] == [(2.0, 0.1), (3.0, 0.1)]
     assert "smooth_px" not in plain.to_dict()
     assert plain.to_dict()["rotation_draws"] == 5
-    assert "rotation_draws" not in PipelineConfig(rotation_draws=1).to_dict()  # as runs before
-    assert PipelineConfig(dataset="synthetic", smooth_px=1).to_dict()["smooth_px"] == 1
-    for option, value, message in (("--bank-sigmas", "2,-3", "bank sigmas must be > 0"),
-                                   ("--bank-sigmas", "2,nan", "bank sigmas must be > 0"),
-                                   ("--smooth-px", "-1", "--smooth-px must be > 0"),
-                                   ("--smooth-px", "inf", "--smooth-px must be > 0")):  # fmt: skip
+    one_draw = PipelineConfig(evaluation=EvaluationSettings(rotation_draws=1))
+    assert "rotation_draws" not in one_draw.to_dict()  # as runs before
+    smoothed = PipelineConfig(preprocessing=Preprocessing(smooth_px=1))
+    assert smoothed.to_dict()["smooth_px"] == 1
+    for config in (plain, mixed, one_draw, smoothed):
+        assert PipelineConfig.from_dict(config.to_dict()) == config
+    for option, value, message in (
+        ("--bank-sigmas", "2,-3", "bank sigmas must be > 0"),
+        ("--bank-sigmas", "2,nan", "bank sigmas must be > 0"),
+        ("--smooth-px", "-1", "smooth_px must be > 0"),
+        ("--smooth-px", "inf", "smooth_px must be > 0"),
+    ):
         refused = CliRunner().invoke(
             main,
             ["pipeline", "--dataset", "synthetic", "--out", str(tmp_path / "bad"), option, value],
         )
         assert refused.exit_code == 1 and message in refused.output
         assert not (tmp_path / "bad" / "run.json").exists()
-    refused = CliRunner().invoke(main, ["pipeline", "--out", str(tmp_path / "bad"),
-                                        "--rotation-draws", "0"])  # fmt: skip
+    refused = CliRunner().invoke(
+        main, ["pipeline", "--out", str(tmp_path / "bad"), "--rotation-draws", "0"]
+    )
     assert refused.exit_code == 2 and "0 is not in the range" in refused.output
 
 
 def test_rotated_training_copies_are_described_once_and_used(tmp_path: Path) -> None:
     out = tmp_path / "augmented"
-    arguments = ["pipeline", "--dataset", "synthetic", "--out", str(out), "--per-class", "2",
-                 "--bits", "8", "--main-bits", "8", "--rotations", "4", "--train-rotations", "1",
-                 "--no-robustness", "--jobs", "1", "--quiet"]  # fmt: skip
+    arguments = [
+        "pipeline",
+        "--dataset",
+        "synthetic",
+        "--out",
+        str(out),
+        "--per-class",
+        "2",
+        "--bits",
+        "8",
+        "--main-bits",
+        "8",
+        "--rotations",
+        "4",
+        "--train-rotations",
+        "1",
+        "--no-robustness",
+        "--jobs",
+        "1",
+        "--quiet",
+    ]
     first = CliRunner().invoke(main, arguments, catch_exceptions=False)
     assert first.exit_code == 0, first.output
     assert "[describe-train-rotated0]" in first.output
@@ -116,17 +199,102 @@ def test_rotated_training_copies_are_described_once_and_used(tmp_path: Path) -> 
 
 
 def test_jobs_is_not_part_of_a_run_identity(tmp_path):
-    import json
-
-    from cli.pipeline import PipelineConfig, PipelineRun
-
     folder = tmp_path / "run"
-    PipelineRun(folder, PipelineConfig(jobs=2))
-    PipelineRun(folder, PipelineConfig(jobs=1))  # resuming with other workers is allowed
+    PipelineRun(folder, PipelineConfig())
     recorded = json.loads((folder / "run.json").read_text())
     assert "jobs" not in recorded["config"]
+    assert not {f.name for f in dataclasses.fields(PipelineConfig)} & {
+        f.name for f in dataclasses.fields(RunOptions)
+    }
     recorded["config"]["jobs"] = 2  # a run folder written before jobs left the identity
     (folder / "run.json").write_text(json.dumps(recorded))
-    PipelineRun(folder, PipelineConfig(jobs=1))
+    PipelineRun(folder, PipelineConfig())
     with pytest.raises(ValueError, match="other settings"):
         PipelineRun(folder, PipelineConfig(seed=1))
+
+
+def test_run_folders_of_earlier_versions_resume_or_fail_clearly(tmp_path):
+    """run.json as earlier versions wrote it: partial filter options from --params, no
+    rotation_draws (one draw), training options of an older TrainingConfig (fewer keys)."""
+    from cosfire.configure import FilterConfig
+    from hashing.training import TrainingConfig
+
+    training = TrainingConfig().to_dict()
+    for newer in ("bits", "seed", "refit", "threshold"):
+        del training[newer]
+    legacy = {
+        "dataset": "synthetic",
+        "per_class": 10,
+        "seed": 0,
+        "filter_config": {"t1": 0.1},
+        "crop_px": 150,
+        "noise_clip": 3.0,
+        "rotations": 24,
+        "bits": [8, 16],
+        "main_bits": 16,
+        "training": training,
+        "noise_levels": [0.05, 0.1, 0.2],
+        "robustness": True,
+        "jobs": 2,
+    }
+    folder = tmp_path / "old"
+    folder.mkdir()
+    (folder / "run.json").write_text(json.dumps({"format_version": 1, "config": legacy}))
+    same = PipelineConfig(
+        bank=BankSettings(per_class=10, filter_config=FilterConfig(t1=0.1)),
+        evaluation=EvaluationSettings(bits=(8, 16), main_bits=16, rotation_draws=1),
+    )
+    PipelineRun(folder, same)  # resumes
+    with pytest.raises(ValueError, match="other settings"):
+        PipelineRun(folder, dataclasses.replace(same, evaluation=EvaluationSettings()))
+    (folder / "run.json").write_text(json.dumps({"format_version": 1, "config": {"sed": 0}}))
+    with pytest.raises(ValueError, match="cannot be read as run settings.*another --out"):
+        PipelineRun(folder, same)
+
+
+def test_config_mistakes_fail_when_the_config_is_built():
+    from hashing.training import RECIPES
+
+    with pytest.raises(TypeError, match="training must be a hashing.training.TrainingConfig"):
+        PipelineConfig(training={"optimiser": "adam"})
+    with pytest.raises(TypeError, match="unexpected keyword argument 'optimiser'"):
+        dataclasses.replace(RECIPES["dsh"], optimiser="adam")
+    with pytest.raises(ValueError, match="optimizer must be one of"):
+        dataclasses.replace(RECIPES["dsh"], optimizer="sgd")
+    with pytest.raises(ValueError, match="must be one of --bits"):
+        EvaluationSettings(bits=(8, 16), main_bits=36)
+    with pytest.raises(TypeError, match="FilterConfig.from_dict"):
+        BankSettings(filter_config={"t1": 0.1})
+
+
+def test_importing_the_pipeline_api_does_not_import_click():
+    code = (
+        "import sys, cli.pipeline, cli.report, cli.tuning; "
+        "print(sorted(m for m in ('click', 'torch', 'matplotlib') if m in sys.modules))"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "[]"
+
+
+def test_run_pipeline_in_python_is_silent_typed_and_reads_back(tmp_path, capsys):
+    config = PipelineConfig(
+        bank=BankSettings(per_class=2, rotations=4),
+        evaluation=EvaluationSettings(bits=(8,), main_bits=8, robustness=False),
+    )
+    results = run_pipeline(config, tmp_path / "run", RunOptions(jobs=1, report=False))
+    assert capsys.readouterr() == ("", "")  # nothing printed unless asked
+    assert list(results.bits) == [8] and isinstance(results.svm.c, float)
+    assert 0 <= results.map_at_100[8] <= 1 and results.rotation is None
+    assert not (tmp_path / "run" / "report.md").exists()
+    stored = tmp_path / "run" / "results.json"
+    assert PipelineResults.from_json(stored) == results
+    legacy = json.loads(stored.read_text())
+    del legacy["format_version"]  # results.json as written before the results object existed
+    assert PipelineResults.from_dict(legacy) == results
+    legacy["format_version"] = 9
+    with pytest.raises(ValueError, match="results format 9"):
+        PipelineResults.from_dict(legacy)
+    lines = []
+    again = run_pipeline(config, tmp_path / "run", RunOptions(jobs=1, echo=lines.append))
+    assert lines == [] and again.bits == results.bits  # resumed: no stage ran
+    assert (tmp_path / "run" / "report.md").is_file()
