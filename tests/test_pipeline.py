@@ -93,34 +93,80 @@ def test_pipeline_runs_resumes_and_reports(synthetic_root: Path, tmp_path: Path)
     assert other.exit_code == 1 and "other settings" in other.output
 
 
-def test_tune_scores_a_grid_and_feeds_the_pipeline(synthetic_root: Path, tmp_path: Path) -> None:
+def test_tune_cross_validates_a_grid_and_feeds_the_pipeline(
+    synthetic_root: Path, tmp_path: Path
+) -> None:
     grid = tmp_path / "grid.json"
     grid.write_text(json.dumps({"sigma": [2.0, 4.0], "rho_max": [10]}))
-    result = CliRunner().invoke(
-        main,
-        [
-            "tune",
-            "--dataset",
-            str(synthetic_root),
-            "--out",
-            str(tmp_path / "tune"),
-            "--grid",
-            str(grid),
-            "--per-class",
-            "2",
-            "--train-per-class",
-            "4",
-            "--jobs",
-            "1",
-        ],
-    )
+    arguments = [
+        "tune",
+        "--dataset",
+        str(synthetic_root),
+        "--out",
+        str(tmp_path / "tune"),
+        "--grid",
+        str(grid),
+        "--per-class",
+        "2",
+        "--pool-per-class",
+        "6",
+        "--development-per-class",
+        "12",
+        "--folds",
+        "3",
+        "--repeats",
+        "1",
+        "--jobs",
+        "1",
+        "--quiet",
+    ]
+    result = CliRunner().invoke(main, arguments)
     assert result.exit_code == 0, result.output
+    assert "chosen setting on the test split (once)" in result.output
     summary = json.loads((tmp_path / "tune" / "tune.json").read_text())
-    assert len(summary["results"]) == 2
-    assert all(0 <= r["valid_accuracy"] <= 1 for r in summary["results"])
+    assert len(summary["results"]) == 2 and summary["folds"] == 3
+    for row in summary["results"]:
+        assert 0 <= row["cv_accuracy"] <= 1 and len(row["cv"]["accuracies"]["1.0"]) == 3
     best = json.loads((tmp_path / "tune" / "best.json").read_text())
     assert best["filter_config"]["rhos"] == [0.0, 5.0, 10.0]
     assert best["filter_config"]["sigma"] == summary["best"]["sigma"]
+    assert best["cv_accuracy"] == max(r["cv_accuracy"] for r in summary["results"])
+    other = next(r for r in summary["results"] if r["sigma"] != summary["best"]["sigma"])
+    assert other["against_best"]["mean_difference"] <= 0  # paired on the same folds
+    low, high = best["test_interval_95"]
+    from cosfire.datasets import open_dataset
+
+    tested = len(open_dataset(synthetic_root).items("test"))
+    assert low <= best["test_accuracy"] <= high and summary["test"]["images"] == tested
+
+
+def test_tune_draws_fold_filters_from_training_rows_only(synthetic_root: Path) -> None:
+    from cli.tuning import TuneConfig, draw_filters, score_setting
+    from cosfire.datasets import open_dataset, stratified_subset
+
+    dataset = open_dataset(synthetic_root)
+    development = stratified_subset(dataset.items("train"), 6, seed=0)
+    config = TuneConfig(
+        grid={"sigma": [4.0]},
+        per_class=2,
+        pool_per_class=4,
+        development_per_class=6,
+        folds=3,
+        repeats=1,
+    )
+    score = score_setting(
+        {"sigma": 4.0}, config, development, [], dataset.read, dataset.class_names, dataset.name
+    )
+    assert score.cv is not None and score.features.shape[0] == len(development)
+    filter_class = np.array([0, 0, 1, 1])
+    prototype_row = np.array([3, 7, 1, 8])
+    assert draw_filters(filter_class, prototype_row, 1, np.array([7, 8]), seed=0).tolist() == [1, 3]
+    with pytest.raises(ValueError, match="raise pool_per_class"):
+        draw_filters(filter_class, prototype_row, 2, np.array([7, 8]), seed=0)
+    with pytest.raises(ValueError, match="pool_per_class must be >= per_class"):
+        TuneConfig(per_class=25, pool_per_class=30, development_per_class=100, folds=5)
+    with pytest.raises(ValueError, match="not FilterConfig fields"):
+        TuneConfig(grid={"sigmaa": [4.0]})
 
 
 def test_mixed_bank_settings_are_recorded_and_checked(tmp_path: Path) -> None:
