@@ -41,10 +41,18 @@ def describe_to_file(
 
     checkpoint = output.with_name(output.name + ".partial")
     report = describe_report(
-        bank, items, read=read, n_jobs=n_jobs, backend=backend, chunk_size=chunk_size,
-        progress=progress, on_error=on_error, checkpoint=checkpoint, in_memory=False,
+        bank,
+        items,
+        read=read,
+        n_jobs=n_jobs,
+        backend=backend,
+        chunk_size=chunk_size,
+        progress=progress,
+        on_error=on_error,
+        checkpoint=checkpoint,
+        in_memory=False,
         angles=angles,
-    )  # fmt: skip
+    )
     keep = report.ok
     failed_rows = {index for index, _ in report.failed}
 
@@ -56,12 +64,18 @@ def describe_to_file(
             start += len(block)
 
     write_descriptor_blocks(
-        output, kept_blocks(report.blocks()), n_images=int(keep.sum()), n_filters=bank.n_values,
-        labels=[label for label, k in zip(labels, keep, strict=True) if k], class_names=class_names,
-        paths=[name for name, k in zip(names, keep, strict=True) if k], bank_sha256=bank.sha256,
-        filter_class=bank.column_class, filter_index=bank.column_index,
+        output,
+        kept_blocks(report.blocks()),
+        n_images=int(keep.sum()),
+        n_filters=bank.n_values,
+        labels=[label for label, k in zip(labels, keep, strict=True) if k],
+        class_names=class_names,
+        paths=[name for name, k in zip(names, keep, strict=True) if k],
+        bank_sha256=bank.sha256,
+        filter_class=bank.column_class,
+        filter_index=bank.column_index,
         angle_blocks=kept_blocks(report.angle_blocks()) if angles else None,
-    )  # fmt: skip
+    )
     shutil.rmtree(checkpoint, ignore_errors=True)
     if report.failed:
         skipped = output.with_name(output.stem + ".skipped.tsv")

@@ -219,9 +219,11 @@ def build_filter_config(options: dict):
     help="Configure one filter on this image instead of a dataset.",
 )
 @click.option("--center", help="Point of interest X,Y in px (default: image centre).")
-@click.option("--bank-sigmas",
-              help="With --dataset: a mixed bank whose filters take these DoG sigmas (px) in turn, "
-                   "e.g. 2,3,5 (replaces --sigma).")  # fmt: skip
+@click.option(
+    "--bank-sigmas",
+    help="With --dataset: a mixed bank whose filters take these DoG sigmas (px) in turn, "
+    "e.g. 2,3,5 (replaces --sigma).",
+)
 @click.option("--label", help="Class name of the prototype.")
 @preset_options
 @filter_options

@@ -89,11 +89,20 @@ def resolve_inputs(inputs: tuple[str, ...], split: str | None):
     show_default=True,
     help="Stop at the first bad image, or skip bad images and list them in <output>.skipped.tsv.",
 )
-@click.option("--chunk-size", type=click.IntRange(min=1), default=32, show_default=True,
-              help="Images per task and per checkpoint.")  # fmt: skip
-@click.option("--angles/--no-angles", default=True, show_default=True,
-              help="Also keep the rotation at which every filter responded (for the angle of "
-                   "matches in `cosfire-hash search`).")  # fmt: skip
+@click.option(
+    "--chunk-size",
+    type=click.IntRange(min=1),
+    default=32,
+    show_default=True,
+    help="Images per task and per checkpoint.",
+)
+@click.option(
+    "--angles/--no-angles",
+    default=True,
+    show_default=True,
+    help="Also keep the rotation at which every filter responded (for the angle of "
+    "matches in `cosfire-hash search`).",
+)
 @click.option("--quiet", is_flag=True, help="No progress bar.")
 def describe(
     bank_path: Path,
@@ -125,11 +134,20 @@ def describe(
         _connect_dask()
     with tqdm(total=len(items), desc="describe", unit="img", disable=quiet) as bar:
         report = describe_to_file(
-            bank, items, read=read, names=paths, labels=labels, class_names=class_names,
-            output=output, n_jobs=jobs, backend=backend, chunk_size=chunk_size,
-            on_error="skip" if on_error == "skip" else "raise", progress=bar.update,
+            bank,
+            items,
+            read=read,
+            names=paths,
+            labels=labels,
+            class_names=class_names,
+            output=output,
+            n_jobs=jobs,
+            backend=backend,
+            chunk_size=chunk_size,
+            on_error="skip" if on_error == "skip" else "raise",
+            progress=bar.update,
             angles=angles,
-        )  # fmt: skip
+        )
     if report.resumed:
         click.echo(f"resumed {report.resumed} images from an earlier interrupted run")
     if report.failed:
