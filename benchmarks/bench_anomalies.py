@@ -82,9 +82,12 @@ def composites(dataset, *, n: int, seed: int) -> tuple[list[np.ndarray], list[di
         turned = rotate(dataset.read(items[second]), angle_deg, reshape=False, order=1)
         images.append(np.clip(dataset.read(items[first]) + turned, 0.0, 1.0).astype(np.float32))
         recipe.append(
-            {"first": dataset.name(items[first]), "second": dataset.name(items[second]),
-             "angle_deg": round(angle_deg, 2)}
-        )  # fmt: skip
+            {
+                "first": dataset.name(items[first]),
+                "second": dataset.name(items[second]),
+                "angle_deg": round(angle_deg, 2),
+            }
+        )
     return images, recipe
 
 
@@ -120,19 +123,27 @@ def train_codes_model(
         cache.mkdir(parents=True, exist_ok=True)
         model.save(path)
         return model
-    train_rows = np.ones(train.n_images, bool) if keep_classes is None else np.isin(
-        train.labels, keep_classes
-    )  # fmt: skip
-    valid_rows = np.ones(valid.n_images, bool) if keep_classes is None else np.isin(
-        valid.labels, keep_classes
-    )  # fmt: skip
+    train_rows = (
+        np.ones(train.n_images, bool)
+        if keep_classes is None
+        else np.isin(train.labels, keep_classes)
+    )
+    valid_rows = (
+        np.ones(valid.n_images, bool)
+        if keep_classes is None
+        else np.isin(valid.labels, keep_classes)
+    )
     # labels renumbered 0..C-1 so the auxiliary classifier has no empty class
     _, train_y = np.unique(train.labels[train_rows], return_inverse=True)
     _, valid_y = np.unique(valid.labels[valid_rows], return_inverse=True)
     model, _ = train_hashing(
-        train.descriptors[train_rows], train_y, valid.descriptors[valid_rows], valid_y,
-        config=TrainingConfig(bits=BITS, epochs=epochs), bank_sha256=train.bank_sha256,
-    )  # fmt: skip
+        train.descriptors[train_rows],
+        train_y,
+        valid.descriptors[valid_rows],
+        valid_y,
+        config=TrainingConfig(bits=BITS, epochs=epochs),
+        bank_sha256=train.bank_sha256,
+    )
     return model
 
 
@@ -185,11 +196,13 @@ def injected(train, test, extra: list[np.ndarray], config: AnomalyConfig, model)
         aucs.append(float(roc_auc_score(is_anomaly, scores)))
         precisions.append(precision_at(scores, is_anomaly, len(composite)))
     return {
-        "auc": aucs, "precision_at_k": precisions,
-        "auc_mean": float(np.mean(aucs)), "auc_sd": float(np.std(aucs, ddof=1)),
+        "auc": aucs,
+        "precision_at_k": precisions,
+        "auc_mean": float(np.mean(aucs)),
+        "auc_sd": float(np.std(aucs, ddof=1)),
         "precision_mean": float(np.mean(precisions)),
         "precision_sd": float(np.std(precisions, ddof=1)),
-    }  # fmt: skip
+    }
 
 
 def run_bank(bank_name: str, dataset, args) -> dict:
@@ -205,7 +218,7 @@ def run_bank(bank_name: str, dataset, args) -> dict:
             np.setdiff1d(np.arange(len(train.class_names)), [held_out]),
             args.epochs,
             args.cache,
-        )  # fmt: skip
+        )
         for held_out in range(len(train.class_names))
     }
     full_model = train_codes_model(train, valid, None, args.epochs, args.cache)
@@ -291,24 +304,28 @@ def report_section(results: dict) -> str:
         lines += [
             f"**{results['bank_titles'].get(bank_name, bank_name)}**",
             "",
-            "| detector | " + " | ".join(f"AUC {c} out" for c in classes)
+            "| detector | "
+            + " | ".join(f"AUC {c} out" for c in classes)
             + f" | AUC mean | P@{LOO_TOP} mean | composites AUC | composites P@k |",
             "|---" * (len(classes) + 5) + "|",
-        ]  # fmt: skip
+        ]
         for name, loo in bank["leave_one_class_out"].items():
             settings = bank["settings"][name]
             label = name + (
                 f" (k={settings['n_neighbors']}, {settings['scaling']})"
                 if settings["method"] == "lof" and settings["features"] == "descriptors"
-                else f" (k={settings['n_neighbors']})" if settings["method"] == "lof" else ""
-            )  # fmt: skip
+                else f" (k={settings['n_neighbors']})"
+                if settings["method"] == "lof"
+                else ""
+            )
             inj = bank["injected"][name]
             lines.append(
-                f"| {label} | " + " | ".join(f"{loo[c]['auc']:.3f}" for c in classes)
+                f"| {label} | "
+                + " | ".join(f"{loo[c]['auc']:.3f}" for c in classes)
                 + f" | {loo['mean']['auc']:.3f} | {loo['mean'][f'precision_at_{LOO_TOP}']:.2f}"
                 + f" | {_pm(inj['auc_mean'], inj['auc_sd'], 3)}"
                 + f" | {_pm(inj['precision_mean'], inj['precision_sd'], 2)} |"
-            )  # fmt: skip
+            )
         lines.append("")
     best = max(
         ((b, n) for b in banks for n in banks[b]["injected"]),
@@ -332,8 +349,12 @@ def main() -> None:
     parser.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])
     parser.add_argument("--injected", type=int, default=10, help="Composites per seed.")
     parser.add_argument("--cache", type=Path, default=ROOT / "runs" / "anomalies")
-    parser.add_argument("--epochs", type=int, default=TrainingConfig().epochs,
-                        help="Most hashing epochs (fewer only for a quick trial).")  # fmt: skip
+    parser.add_argument(
+        "--epochs",
+        type=int,
+        default=TrainingConfig().epochs,
+        help="Most hashing epochs (fewer only for a quick trial).",
+    )
     parser.add_argument("--json", type=Path, help="Write the results here.")
     parser.add_argument("--markdown", type=Path, help="Write report_section's markdown here.")
     args = parser.parse_args()

@@ -63,8 +63,10 @@ def cosfire_rows(run: Path, bits_list: list[int]) -> list[dict]:
     describe_seconds = sum(
         v for k, v in seconds.items() if k in ("describe-train", "describe-valid", "describe-test")
     )
-    n_images = sum(json.loads((run / "stages" / f"describe-{s}.json").read_text())["images"]
-                   for s in ("train", "valid", "test"))  # fmt: skip
+    n_images = sum(
+        json.loads((run / "stages" / f"describe-{s}.json").read_text())["images"]
+        for s in ("train", "valid", "test")
+    )
     rows = []
     for bits in bits_list:
         key = str(bits)
@@ -77,14 +79,23 @@ def cosfire_rows(run: Path, bits_list: list[int]) -> list[dict]:
             for m in model.network.modules()
             if isinstance(m, torch.nn.Linear)
         )
-        rows.append({
-            "method": "COSFIRE + DSH MLP", "bits": bits, "map_at_100": results["bits"][key]["map_at_100"],
-            "train_seconds": seconds.get(f"train-{bits}"), "inference_ms_per_image": 1e3 * describe_seconds / n_images,
-            "parameters": parameters, "multiply_adds": macs,
-            "schedule": f"{results['bank']['filters']} filters; MLP as the library default",
-            "noise_map_at_100": ({k: v["map_at_100"] for k, v in results.get("noise", {}).items()}
-                                 if key == str(results["config"]["main_bits"]) else {}),
-        })  # fmt: skip
+        rows.append(
+            {
+                "method": "COSFIRE + DSH MLP",
+                "bits": bits,
+                "map_at_100": results["bits"][key]["map_at_100"],
+                "train_seconds": seconds.get(f"train-{bits}"),
+                "inference_ms_per_image": 1e3 * describe_seconds / n_images,
+                "parameters": parameters,
+                "multiply_adds": macs,
+                "schedule": f"{results['bank']['filters']} filters; MLP as the library default",
+                "noise_map_at_100": (
+                    {k: v["map_at_100"] for k, v in results.get("noise", {}).items()}
+                    if key == str(results["config"]["main_bits"])
+                    else {}
+                ),
+            }
+        )
     return rows
 
 
@@ -105,19 +116,32 @@ def cnn_rows(args: argparse.Namespace) -> list[dict]:
         for level in args.noise_levels
     }
     rows = []
-    for backbone, loss, weights in (("densenet161", "triplet", args.weights_densenet),
-                                    ("hrnet_w18", "dsh", args.weights_hrnet)):  # fmt: skip
+    for backbone, loss, weights in (
+        ("densenet161", "triplet", args.weights_densenet),
+        ("hrnet_w18", "dsh", args.weights_hrnet),
+    ):
         for bits in args.bits:
             # fine-tuning pretrained weights: a frozen first epoch and a small rate; from
             # scratch, the backbone trains from the start at a larger rate
             lr = args.lr if args.lr is not None else (1e-4 if weights else 1e-3)
             frozen = args.frozen_epochs if args.frozen_epochs is not None else (1 if weights else 0)
-            config = CNNConfig(backbone=backbone, bits=bits, loss=loss, input_px=args.input_px,
-                               epochs=args.epochs, frozen_epochs=frozen, batch_size=16, lr=lr,
-                               weights=weights, device=args.device, seed=0)  # fmt: skip
+            config = CNNConfig(
+                backbone=backbone,
+                bits=bits,
+                loss=loss,
+                input_px=args.input_px,
+                epochs=args.epochs,
+                frozen_epochs=frozen,
+                batch_size=16,
+                lr=lr,
+                weights=weights,
+                device=args.device,
+                seed=0,
+            )
             start = time.perf_counter()
-            model, _ = train_cnn_hashing(fit_images, labels(fit_items), valid_images, labels(valid_items),
-                                         config=config)  # fmt: skip
+            model, _ = train_cnn_hashing(
+                fit_images, labels(fit_items), valid_images, labels(valid_items), config=config
+            )
             train_seconds = time.perf_counter() - start
             database = model.encode_images(database_images)
             start = time.perf_counter()
@@ -131,21 +155,31 @@ def cnn_rows(args: argparse.Namespace) -> list[dict]:
                     labels(train_items),
                     100,
                     0,
-                )  # fmt: skip
+                )
                 for level, images in noisy_tests.items()
             }
             network = model.network.cpu()
-            rows.append({
-                "noise_map_at_100": noise_maps,
-                "method": f"{backbone} + {loss}", "bits": bits,
-                "map_at_100": codes_map(queries, labels(test_items), database, labels(train_items), 100, 0),
-                "train_seconds": train_seconds, "inference_ms_per_image": 1e3 * inference,
-                "parameters": int(sum(p.numel() for p in network.parameters())),
-                "multiply_adds": count_multiply_adds(network, (1, 3, args.input_px, args.input_px)),
-                "schedule": (f"{args.input_px} px, {len(fit_items)} training images, {args.epochs} epochs, "
-                             f"Adam lr {lr:g}, {frozen} frozen epochs, "
-                             f"{'ImageNet weights' if weights else 'no pretrained weights'}, {args.device}"),
-            })  # fmt: skip
+            rows.append(
+                {
+                    "noise_map_at_100": noise_maps,
+                    "method": f"{backbone} + {loss}",
+                    "bits": bits,
+                    "map_at_100": codes_map(
+                        queries, labels(test_items), database, labels(train_items), 100, 0
+                    ),
+                    "train_seconds": train_seconds,
+                    "inference_ms_per_image": 1e3 * inference,
+                    "parameters": int(sum(p.numel() for p in network.parameters())),
+                    "multiply_adds": count_multiply_adds(
+                        network, (1, 3, args.input_px, args.input_px)
+                    ),
+                    "schedule": (
+                        f"{args.input_px} px, {len(fit_items)} training images, {args.epochs} epochs, "
+                        f"Adam lr {lr:g}, {frozen} frozen epochs, "
+                        f"{'ImageNet weights' if weights else 'no pretrained weights'}, {args.device}"
+                    ),
+                }
+            )
             if args.json is None:
                 print(json.dumps(rows[-1]), flush=True)
     return rows
@@ -157,14 +191,21 @@ def compact_seed(dataset, seed: int, *, overrides: dict, save_dir: Path | None) 
     test_items = dataset.items("test")
     labels = lambda items: np.array([i.label for i in items])  # noqa: E731
     train_images, test_images = dataset.read_many(train_items), dataset.read_many(test_items)
-    config = compact_config(bits=COMPACT_BITS[0], joint_bits=COMPACT_BITS[1:], seed=seed,
-                            **overrides)  # fmt: skip
+    config = compact_config(
+        bits=COMPACT_BITS[0], joint_bits=COMPACT_BITS[1:], seed=seed, **overrides
+    )
     model, history = train_cnn_hashing(
-        train_images, labels(train_items), dataset.read_many(valid_items), labels(valid_items),
+        train_images,
+        labels(train_items),
+        dataset.read_many(valid_items),
+        labels(valid_items),
         config=config,
-        progress=lambda s: print(f"seed {seed} epoch {s['epoch']}: loss {s['loss']:.2f}, valid "
-                                 f"mAP@100 {s['valid_map']:.4f}", flush=True),
-    )  # fmt: skip
+        progress=lambda s: print(
+            f"seed {seed} epoch {s['epoch']}: loss {s['loss']:.2f}, valid "
+            f"mAP@100 {s['valid_map']:.4f}",
+            flush=True,
+        ),
+    )
     if save_dir is not None:
         save_dir.mkdir(parents=True, exist_ok=True)
         model.save(save_dir / f"compact-seed{seed}.pt")
@@ -180,8 +221,12 @@ def compact_seed(dataset, seed: int, *, overrides: dict, save_dir: Path | None) 
             database = model.encode_images(train_images, bits=bits)
             test_map[str(bits)] = codes_map(
                 queries if bits == COMPACT_BITS[0] else model.encode_images(test_images, bits=bits),
-                test_y, database, train_y, 100, 0,
-            )  # fmt: skip
+                test_y,
+                database,
+                train_y,
+                100,
+                0,
+            )
         database = model.encode_images(train_images)
         rotated = [TransformedReader(dataset, rotate=True, seed=0)(item) for item in test_items]
         rotated_map = codes_map(model.encode_images(rotated), test_y, database, train_y, 100, 0)
@@ -189,17 +234,23 @@ def compact_seed(dataset, seed: int, *, overrides: dict, save_dir: Path | None) 
         for level in NOISE_LEVELS:
             reader = TransformedReader(dataset, noise=float(level), seed=0)
             noisy = [reader(item) for item in test_items]
-            noise_map[level] = codes_map(model.encode_images(noisy), test_y, database,
-                                         train_y, 100, 0)  # fmt: skip
+            noise_map[level] = codes_map(
+                model.encode_images(noisy), test_y, database, train_y, 100, 0
+            )
         accuracy = float((model.predict_classes(test_images) == test_y).mean())
     finally:
         torch.set_num_threads(previous_threads)
     return {
-        "test_accuracy": accuracy, "map_at_100": test_map, "rotated_map_at_100": rotated_map,
-        "noise_map_at_100": noise_map, "train_seconds": history.seconds,
-        "inference_ms_per_image": inference_ms, "best_epoch": history.best_epoch,
-        "epochs_run": history.epochs[-1], "valid_map_at_100": history.best_valid_map,
-    }  # fmt: skip
+        "test_accuracy": accuracy,
+        "map_at_100": test_map,
+        "rotated_map_at_100": rotated_map,
+        "noise_map_at_100": noise_map,
+        "train_seconds": history.seconds,
+        "inference_ms_per_image": inference_ms,
+        "best_epoch": history.best_epoch,
+        "epochs_run": history.epochs[-1],
+        "valid_map_at_100": history.best_valid_map,
+    }
 
 
 def _flatten(measured: dict) -> dict[str, float]:
@@ -224,14 +275,22 @@ def summarise(results: dict) -> dict:
 def compact_results(args: argparse.Namespace) -> dict:
     """Run the seeds of ``args`` and merge them with those already in ``args.json``."""
     dataset = open_dataset(args.dataset)
-    overrides = {name: value for name, value in (("epochs", args.epochs), ("crop_px", args.crop_px))
-                 if value is not None}  # fmt: skip
+    overrides = {
+        name: value
+        for name, value in (("epochs", args.epochs), ("crop_px", args.crop_px))
+        if value is not None
+    }
     config = compact_config(bits=COMPACT_BITS[0], joint_bits=COMPACT_BITS[1:], **overrides)
     settings = {key: value for key, value in config.to_dict().items() if key != "seed"}
-    results = {"format_version": COMPACT_FORMAT_VERSION, "method": "compact CNN + DSH",
-               "config": settings, "dataset": dataset.source,
-               "train_images": len(dataset.items("train")), "cpu_threads": config.num_threads,
-               "seeds": {}}  # fmt: skip
+    results = {
+        "format_version": COMPACT_FORMAT_VERSION,
+        "method": "compact CNN + DSH",
+        "config": settings,
+        "dataset": dataset.source,
+        "train_images": len(dataset.items("train")),
+        "cpu_threads": config.num_threads,
+        "seeds": {},
+    }
     target = Path(args.json) if args.json not in (None, "-") else None
     if target is not None and target.exists():
         recorded = json.loads(target.read_text())
@@ -239,8 +298,9 @@ def compact_results(args: argparse.Namespace) -> dict:
             raise SystemExit(f"{target} holds results of other settings; use another --json path")
         results["seeds"] = recorded["seeds"]
     for seed in args.seeds:
-        results["seeds"][str(seed)] = compact_seed(dataset, seed, overrides=overrides,
-                                                   save_dir=args.save_models)  # fmt: skip
+        results["seeds"][str(seed)] = compact_seed(
+            dataset, seed, overrides=overrides, save_dir=args.save_models
+        )
         results = summarise(results)
         if target is not None:
             with atomic_write(target, "w") as handle:
@@ -248,8 +308,10 @@ def compact_results(args: argparse.Namespace) -> dict:
     from hashing.cnn import CNNHashingNetwork
 
     network = CNNHashingNetwork(config, n_classes=len(dataset.class_names))
-    network_spec = {"parameters": int(sum(p.numel() for p in network.parameters())),
-                    "multiply_adds": count_multiply_adds(network, (1, 3, config.input_px, config.input_px))}  # fmt: skip
+    network_spec = {
+        "parameters": int(sum(p.numel() for p in network.parameters())),
+        "multiply_adds": count_multiply_adds(network, (1, 3, config.input_px, config.input_px)),
+    }
     results = summarise({**results, **network_spec})
     if target is not None:
         with atomic_write(target, "w") as handle:
@@ -265,21 +327,32 @@ def _measure(results: dict, key: str, scale: float = 100.0, digits: int = 1) -> 
 def compact_table(results: dict) -> list[str]:
     """Return the markdown rows (header first) of the compact CNN's measurements."""
     seeds = sorted(results["seeds"], key=int)
-    lines = ["| measure | " + " | ".join(f"seed {s}" for s in seeds) + " | mean +- sd |",
-             "| --- |" + " --- |" * (len(seeds) + 1)]  # fmt: skip
+    lines = [
+        "| measure | " + " | ".join(f"seed {s}" for s in seeds) + " | mean +- sd |",
+        "| --- |" + " --- |" * (len(seeds) + 1),
+    ]
     measures = [("test accuracy of the classifier head (%)", "test_accuracy", 100.0, 1)]
-    measures += [(f"mAP@100, {bits} bits (%)", f"map_at_100/{bits}", 100.0, 1)
-                 for bits in sorted(int(b) for b in results["seeds"][seeds[0]]["map_at_100"])]  # fmt: skip
+    measures += [
+        (f"mAP@100, {bits} bits (%)", f"map_at_100/{bits}", 100.0, 1)
+        for bits in sorted(int(b) for b in results["seeds"][seeds[0]]["map_at_100"])
+    ]
     measures += [("mAP@100, 36 bits, rotated queries (%)", "rotated_map_at_100", 100.0, 1)]
-    measures += [(f"mAP@100, 36 bits, noise {level} x peak (%)", f"noise_map_at_100/{level}", 100.0, 1)
-                 for level in NOISE_LEVELS]  # fmt: skip
-    measures += [("epoch kept (on valid)", "best_epoch", 1.0, 1),
-                 ("train time (s)", "train_seconds", 1.0, 0),
-                 ("inference (ms / image)", "inference_ms_per_image", 1.0, 2)]  # fmt: skip
+    measures += [
+        (f"mAP@100, 36 bits, noise {level} x peak (%)", f"noise_map_at_100/{level}", 100.0, 1)
+        for level in NOISE_LEVELS
+    ]
+    measures += [
+        ("epoch kept (on valid)", "best_epoch", 1.0, 1),
+        ("train time (s)", "train_seconds", 1.0, 0),
+        ("inference (ms / image)", "inference_ms_per_image", 1.0, 2),
+    ]
     for label, key, scale, digits in measures:
         values = [_flatten(results["seeds"][s])[key] for s in seeds]
-        lines.append(f"| {label} | " + " | ".join(f"{scale * v:.{digits}f}" for v in values)
-                     + f" | {_measure(results, key, scale, digits)} |")  # fmt: skip
+        lines.append(
+            f"| {label} | "
+            + " | ".join(f"{scale * v:.{digits}f}" for v in values)
+            + f" | {_measure(results, key, scale, digits)} |"
+        )
     return lines
 
 
@@ -297,28 +370,36 @@ def report_section(results: dict) -> str:
     config = results["config"]
     seeds = sorted(results["seeds"], key=int)
     minutes = results["mean"]["train_seconds"] / 60
-    lines = ["## Against a CNN trained from scratch", "",
-             f"A compact CNN ({results.get('parameters') or 0:,} parameters, "
-             f"{(results.get('multiply_adds') or 0) / 1e6:.0f} M multiply-adds per image; five "
-             f"3 x 3 convolution blocks with BatchNorm and max pooling, global average pooling) "
-             f"trained from scratch on all {results['train_images']} training images: "
-             f"{config['crop_px']} px centre crop resized to {config['input_px']} px, rotations "
-             f"by any angle and flips, class-balanced batches of {config['batch_size']}, DSH "
-             f"plus an auxiliary classification loss of weight {config['class_weight']:g} (as the "
-             f"MLP), Adam {config['lr']:g} with cosine decay over {config['epochs']} epochs, one "
-             f"backbone with {_and([f'{b}-' for b in sorted([config['bits'], *config['joint_bits']])])}"
-             f"bit hash heads and the classifier head trained jointly, the epoch kept by "
-             f"validation mAP@100 (validation queries against the training images). Budget: "
-             f"{minutes:.1f} min of training per model on {results['cpu_threads']} CPU threads; "
-             f"{len(seeds)} seed{'s' if len(seeds) > 1 else ''} (mean +- sd). Test queries against the training images; "
-             "rotated queries turn each test image by a random angle (seed 0); noisy queries "
-             "are the pipeline's.", "", *compact_table(results), "",
-             "Reproduce: `python benchmarks/bench_cnn.py --backbone compact --seeds 0 1 2 "
-             "--json runs/cnn/compact.json`.", "",
-             "## With a GPU and pretrained weights", "",
-             "DenseNet161 + triplet loss (Ndung'u et al. 2023) and HRNet-W18 + DSH need ImageNet "
-             "weights and a GPU for the papers' schedule: `bench_cnn.py --weights-densenet PATH "
-             "--weights-hrnet PATH --device cuda --input-px 224 --train-limit 0 --epochs 200`."]  # fmt: skip
+    lines = [
+        "## Against a CNN trained from scratch",
+        "",
+        f"A compact CNN ({results.get('parameters') or 0:,} parameters, "
+        f"{(results.get('multiply_adds') or 0) / 1e6:.0f} M multiply-adds per image; five "
+        f"3 x 3 convolution blocks with BatchNorm and max pooling, global average pooling) "
+        f"trained from scratch on all {results['train_images']} training images: "
+        f"{config['crop_px']} px centre crop resized to {config['input_px']} px, rotations "
+        f"by any angle and flips, class-balanced batches of {config['batch_size']}, DSH "
+        f"plus an auxiliary classification loss of weight {config['class_weight']:g} (as the "
+        f"MLP), Adam {config['lr']:g} with cosine decay over {config['epochs']} epochs, one "
+        f"backbone with {_and([f'{b}-' for b in sorted([config['bits'], *config['joint_bits']])])}"
+        f"bit hash heads and the classifier head trained jointly, the epoch kept by "
+        f"validation mAP@100 (validation queries against the training images). Budget: "
+        f"{minutes:.1f} min of training per model on {results['cpu_threads']} CPU threads; "
+        f"{len(seeds)} seed{'s' if len(seeds) > 1 else ''} (mean +- sd). Test queries against the training images; "
+        "rotated queries turn each test image by a random angle (seed 0); noisy queries "
+        "are the pipeline's.",
+        "",
+        *compact_table(results),
+        "",
+        "Reproduce: `python benchmarks/bench_cnn.py --backbone compact --seeds 0 1 2 "
+        "--json runs/cnn/compact.json`.",
+        "",
+        "## With a GPU and pretrained weights",
+        "",
+        "DenseNet161 + triplet loss (Ndung'u et al. 2023) and HRNet-W18 + DSH need ImageNet "
+        "weights and a GPU for the papers' schedule: `bench_cnn.py --weights-densenet PATH "
+        "--weights-hrnet PATH --device cuda --input-px 224 --train-limit 0 --epochs 200`.",
+    ]
     rows = results.get("pretrained_rows") or []
     if rows:
         lines += [
@@ -331,18 +412,27 @@ def report_section(results: dict) -> str:
             label = (
                 f"{r['method']} (reduced CPU schedule, not a baseline)" if reduced else r["method"]
             )
-            lines.append(f"| {label} | {r['bits']} | {100 * r['map_at_100']:.1f} | "
-                         f"{r['train_seconds'] or 0:.0f} | {r['schedule']} |")  # fmt: skip
+            lines.append(
+                f"| {label} | {r['bits']} | {100 * r['map_at_100']:.1f} | "
+                f"{r['train_seconds'] or 0:.0f} | {r['schedule']} |"
+            )
     else:
-        lines += ["", "Trained from scratch on a reduced CPU schedule they are not baselines, "
-                  "and are not shown; the compact CNN above is the CPU baseline."]  # fmt: skip
+        lines += [
+            "",
+            "Trained from scratch on a reduced CPU schedule they are not baselines, "
+            "and are not shown; the compact CNN above is the CPU baseline.",
+        ]
     return "\n".join(lines) + "\n"
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--backbone", choices=["compact", "pretrained"], default="pretrained",
-                        help="compact: the CPU baseline; pretrained: DenseNet161 and HRNet-W18")  # fmt: skip
+    parser.add_argument(
+        "--backbone",
+        choices=["compact", "pretrained"],
+        default="pretrained",
+        help="compact: the CPU baseline; pretrained: DenseNet161 and HRNet-W18",
+    )
     parser.add_argument("--cosfire-run", type=Path, help="pretrained mode: a pipeline run folder")
     parser.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2], help="compact mode")
     parser.add_argument("--save-models", type=Path, help="compact mode: write the models here")
@@ -359,9 +449,14 @@ def main() -> None:
     parser.add_argument("--device", default="cpu")
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--noise-levels", type=float, nargs="+", default=[0.05, 0.1, 0.2])
-    parser.add_argument("--json", nargs="?", const="-", default=None,
-                        help="JSON to PATH (compact: merged with the seeds already there), or "
-                             "to stdout without PATH")  # fmt: skip
+    parser.add_argument(
+        "--json",
+        nargs="?",
+        const="-",
+        default=None,
+        help="JSON to PATH (compact: merged with the seeds already there), or "
+        "to stdout without PATH",
+    )
     args = parser.parse_args()
     if args.backbone == "compact":
         results = compact_results(args)
@@ -387,12 +482,16 @@ def main() -> None:
             with atomic_write(Path(args.json), "w") as handle:
                 handle.write(text)
         return
-    print(f"\n{'method':22s} {'bits':>4s} {'mAP@100':>8s} {'train s':>9s} {'ms/image':>9s} "
-          f"{'params':>11s} {'mult-adds':>11s}  schedule")  # fmt: skip
+    print(
+        f"\n{'method':22s} {'bits':>4s} {'mAP@100':>8s} {'train s':>9s} {'ms/image':>9s} "
+        f"{'params':>11s} {'mult-adds':>11s}  schedule"
+    )
     for row in rows:
-        print(f"{row['method']:22s} {row['bits']:4d} {100 * row['map_at_100']:8.2f} "
-              f"{row['train_seconds'] or 0:9.1f} {row['inference_ms_per_image']:9.2f} "
-              f"{row['parameters']:11,d} {row['multiply_adds']:11,d}  {row['schedule']}")  # fmt: skip
+        print(
+            f"{row['method']:22s} {row['bits']:4d} {100 * row['map_at_100']:8.2f} "
+            f"{row['train_seconds'] or 0:9.1f} {row['inference_ms_per_image']:9.2f} "
+            f"{row['parameters']:11,d} {row['multiply_adds']:11,d}  {row['schedule']}"
+        )
 
 
 if __name__ == "__main__":

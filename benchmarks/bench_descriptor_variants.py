@@ -71,10 +71,18 @@ def score(variant: dict, dataset, train_items, valid_items, per_class: int, jobs
     valid_y = np.array([i.label for i in valid_items])
     start = time.perf_counter()
     bank = configure_bank(
-        train_items, train_y, class_names=dataset.class_names, per_class=per_class, seed=0,
-        config=[replace(FilterConfig(), **c) for c in variant.get("configs", [variant.get("config", {})])],
-        preprocessing=Preprocessing(crop_px=variant.get("crop_px", 150)), read=dataset.read,
-    ).with_invariances(scales=variant.get("scales"), reflection=variant.get("reflection"))  # fmt: skip
+        train_items,
+        train_y,
+        class_names=dataset.class_names,
+        per_class=per_class,
+        seed=0,
+        config=[
+            replace(FilterConfig(), **c)
+            for c in variant.get("configs", [variant.get("config", {})])
+        ],
+        preprocessing=Preprocessing(crop_px=variant.get("crop_px", 150)),
+        read=dataset.read,
+    ).with_invariances(scales=variant.get("scales"), reflection=variant.get("reflection"))
     train_x = describe(bank, train_items, read=dataset.read, n_jobs=jobs)
     valid_x = describe(bank, valid_items, read=dataset.read, n_jobs=jobs)
     accuracy = svm_valid_accuracy(train_x, train_y, valid_x, valid_y, (1.0, 10.0, 100.0, 1000.0))
@@ -111,12 +119,16 @@ def main() -> None:
     if args.json:
         print(json.dumps(rows, indent=2))
         return
-    print(f"{args.per_class} filters per class, {len(train_items)} training images, "
-          f"{len(valid_items)} validation images\n")  # fmt: skip
+    print(
+        f"{args.per_class} filters per class, {len(train_items)} training images, "
+        f"{len(valid_items)} validation images\n"
+    )
     print(f"{'variant':34s} {'valid acc':>9s} {'zeros':>6s} {'tuples':>6s} {'seconds':>8s}")
     for r in rows:
-        print(f"{r['variant']:34s} {100 * r['valid_accuracy']:9.1f} {100 * r['zero_fraction']:6.1f} "
-              f"{r['mean_tuples']:6.1f} {r['seconds']:8.0f}")  # fmt: skip
+        print(
+            f"{r['variant']:34s} {100 * r['valid_accuracy']:9.1f} {100 * r['zero_fraction']:6.1f} "
+            f"{r['mean_tuples']:6.1f} {r['seconds']:8.0f}"
+        )
 
 
 if __name__ == "__main__":

@@ -78,12 +78,18 @@ def run(
     def estimate(use_extents: bool, min_agreement: float = 0.0) -> np.ndarray:
         return np.array(
             [
-                relative_rotation(angles[n + i], angles[i], values[n + i], values[i],
-                                  step_deg=step, extents_px=extents if use_extents else None,
-                                  min_agreement=min_agreement)
+                relative_rotation(
+                    angles[n + i],
+                    angles[i],
+                    values[n + i],
+                    values[i],
+                    step_deg=step,
+                    extents_px=extents if use_extents else None,
+                    min_agreement=min_agreement,
+                )
                 for i in range(n)
             ]
-        )  # fmt: skip
+        )
 
     estimates = estimate(True)  # the library's rule: filters too small to tell are left out
     errors = angle_error_deg(estimates, true_deg)
@@ -231,8 +237,12 @@ def report_section(results: dict) -> str:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--data", default=os.environ.get("COSFIRE_HASH_DATA", ""))
-    parser.add_argument("--bank", action="append", type=Path,
-                        help="filter bank(s) (default runs/desc/papers.bank.json)")  # fmt: skip
+    parser.add_argument(
+        "--bank",
+        action="append",
+        type=Path,
+        help="filter bank(s) (default runs/desc/papers.bank.json)",
+    )
     parser.add_argument("--splits", default="test,valid")
     parser.add_argument("--galaxies", type=int, default=300, help="galaxies drawn (seeded)")
     parser.add_argument("--seed", type=int, default=0)
@@ -261,8 +271,14 @@ def main() -> None:
     }
     for bank_path in banks:
         bank = load_bank(bank_path)
-        cases = run(bank, originals, classes, seed=arguments.seed + 1, jobs=arguments.jobs,
-                    symmetry_r=arguments.symmetry_r)  # fmt: skip
+        cases = run(
+            bank,
+            originals,
+            classes,
+            seed=arguments.seed + 1,
+            jobs=arguments.jobs,
+            symmetry_r=arguments.symmetry_r,
+        )
         summary = summarise(cases)
         results["step_deg"] = cases["step_deg"]
         results["banks"][Path(bank_path).name.removesuffix(".bank.json")] = {

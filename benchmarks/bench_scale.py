@@ -44,8 +44,14 @@ class SyntheticReader:
 def make_bank(per_class: int, size: int):
     reader = SyntheticReader(size, seed=12345)
     items = list(range(len(GALAXY_KINDS) * per_class * 3))
-    return configure_bank(items, [i % len(GALAXY_KINDS) for i in items], class_names=GALAXY_KINDS,
-                          per_class=per_class, seed=0, read=reader)  # fmt: skip
+    return configure_bank(
+        items,
+        [i % len(GALAXY_KINDS) for i in items],
+        class_names=GALAXY_KINDS,
+        per_class=per_class,
+        seed=0,
+        read=reader,
+    )
 
 
 def throughput(bank, count: int, size: int) -> list[dict]:
@@ -62,13 +68,25 @@ def throughput(bank, count: int, size: int) -> list[dict]:
         from dask.distributed import Client, LocalCluster
     except ImportError:
         return rows
-    with LocalCluster(n_workers=2, threads_per_worker=1, processes=True, host="127.0.0.1",
-                      dashboard_address=None) as cluster, Client(cluster):  # fmt: skip
+    with (
+        LocalCluster(
+            n_workers=2,
+            threads_per_worker=1,
+            processes=True,
+            host="127.0.0.1",
+            dashboard_address=None,
+        ) as cluster,
+        Client(cluster),
+    ):
         describe(bank, items[:64], read=reader, n_jobs=2, backend="dask")  # warm the workers
         start = time.perf_counter()
         describe(bank, items, read=reader, n_jobs=2, backend="dask", chunk_size=32)
-        rows.append({"method": "dask LocalCluster, 2 workers",
-                     "images_per_s": count / (time.perf_counter() - start)})  # fmt: skip
+        rows.append(
+            {
+                "method": "dask LocalCluster, 2 workers",
+                "images_per_s": count / (time.perf_counter() - start),
+            }
+        )
     return rows
 
 
@@ -93,8 +111,13 @@ def peak_memory(bank, count: int, size: int) -> dict:
     with tempfile.TemporaryDirectory() as folder:
         bank_path = bank.save(Path(folder) / "bank.json")
         output = Path(folder) / "big.npz"
-        code = _CHILD.format(bench=str(Path(__file__).parent), bank=str(bank_path), count=count,
-                             size=size, output=str(output))  # fmt: skip
+        code = _CHILD.format(
+            bench=str(Path(__file__).parent),
+            bank=str(bank_path),
+            count=count,
+            size=size,
+            output=str(output),
+        )
         start = time.perf_counter()
         process = subprocess.Popen([sys.executable, "-c", code])
         watched = psutil.Process(process.pid)
@@ -110,8 +133,13 @@ def peak_memory(bank, count: int, size: int) -> dict:
             raise RuntimeError(f"the {count}-image run failed with status {process.returncode}")
         seconds = time.perf_counter() - start
         size_mb = output.stat().st_size / 2**20
-    return {"images": count, "seconds": seconds, "images_per_s": count / seconds,
-            "peak_rss_mb": peak / 2**20, "file_mb": size_mb}  # fmt: skip
+    return {
+        "images": count,
+        "seconds": seconds,
+        "images_per_s": count / seconds,
+        "peak_rss_mb": peak / 2**20,
+        "file_mb": size_mb,
+    }
 
 
 def main() -> None:
@@ -133,9 +161,11 @@ def main() -> None:
     for row in rows:
         print(f"{row['method']:32s} {row['images_per_s']:10.1f}")
     if memory:
-        print(f"\n{memory['images']} images streamed into one descriptor file with 2 workers: "
-              f"{memory['seconds']:.0f} s ({memory['images_per_s']:.0f} images/s), peak resident "
-              f"memory {memory['peak_rss_mb']:.0f} MB (all processes), file {memory['file_mb']:.0f} MB")  # fmt: skip
+        print(
+            f"\n{memory['images']} images streamed into one descriptor file with 2 workers: "
+            f"{memory['seconds']:.0f} s ({memory['images_per_s']:.0f} images/s), peak resident "
+            f"memory {memory['peak_rss_mb']:.0f} MB (all processes), file {memory['file_mb']:.0f} MB"
+        )
 
 
 if __name__ == "__main__":

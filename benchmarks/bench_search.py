@@ -60,9 +60,13 @@ def main() -> None:
     parser.add_argument("--numpy-queries", type=int, default=50, help="NumPy is slow: fewer")
     parser.add_argument("--approx-n", type=int, default=10_000_000)
     parser.add_argument("--approx-queries", type=int, default=200)
-    parser.add_argument("--hnsw-max-n", type=int, default=1_000_000,
-                        help="HNSW is built on at most this many of the codes (building it for "
-                             "10M codes takes tens of minutes on 2 cores)")  # fmt: skip
+    parser.add_argument(
+        "--hnsw-max-n",
+        type=int,
+        default=1_000_000,
+        help="HNSW is built on at most this many of the codes (building it for "
+        "10M codes takes tens of minutes on 2 cores)",
+    )
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--json", action="store_true")
@@ -86,11 +90,16 @@ def main() -> None:
         ("faiss IndexBinaryFlat", raw_seconds, args.queries),
         ("NumPy brute force", numpy_seconds, args.numpy_queries),
     ):
-        rows.append({
-            "method": name, "database": args.n, "queries": count, "queries_per_s": count / seconds,
-            "g_comparisons_per_s": args.n * count / seconds / 1e9,
-            "speed_vs_faiss": (count / seconds) / (args.queries / raw_seconds),
-        })  # fmt: skip
+        rows.append(
+            {
+                "method": name,
+                "database": args.n,
+                "queries": count,
+                "queries_per_s": count / seconds,
+                "g_comparisons_per_s": args.n * count / seconds / 1e9,
+                "speed_vs_faiss": (count / seconds) / (args.queries / raw_seconds),
+            }
+        )
 
     for layout in ("uniform", "clustered") if args.approx_n else ():
         if layout == "uniform":
@@ -103,12 +112,17 @@ def main() -> None:
         exact = HammingIndex(args.bits)
         exact.add(big)
         (_, truth), exact_seconds = timed(exact.search, probe, args.k)
-        rows.append({
-            "method": f"exact, {layout}", "database": args.approx_n,
-            "queries": args.approx_queries, "queries_per_s": args.approx_queries / exact_seconds,
-            "g_comparisons_per_s": args.approx_n * args.approx_queries / exact_seconds / 1e9,
-            "recall_at_k": 1.0, "speedup_vs_exact": 1.0,
-        })  # fmt: skip
+        rows.append(
+            {
+                "method": f"exact, {layout}",
+                "database": args.approx_n,
+                "queries": args.approx_queries,
+                "queries_per_s": args.approx_queries / exact_seconds,
+                "g_comparisons_per_s": args.approx_n * args.approx_queries / exact_seconds / 1e9,
+                "recall_at_k": 1.0,
+                "speedup_vs_exact": 1.0,
+            }
+        )
         for kind in ("ivf", "hnsw", "multihash"):
             size = min(args.approx_n, args.hnsw_max_n) if kind == "hnsw" else args.approx_n
             reference_truth, reference_seconds = truth, exact_seconds
@@ -123,12 +137,17 @@ def main() -> None:
             recall = np.mean(
                 [len(set(f) & set(t)) / args.k for f, t in zip(found, reference_truth, strict=True)]
             )
-            rows.append({
-                "method": f"{kind}, {layout}", "database": size,
-                "queries": args.approx_queries, "queries_per_s": args.approx_queries / seconds,
-                "recall_at_k": float(recall), "speedup_vs_exact": reference_seconds / seconds,
-                "build_seconds": build_seconds,
-            })  # fmt: skip
+            rows.append(
+                {
+                    "method": f"{kind}, {layout}",
+                    "database": size,
+                    "queries": args.approx_queries,
+                    "queries_per_s": args.approx_queries / seconds,
+                    "recall_at_k": float(recall),
+                    "speedup_vs_exact": reference_seconds / seconds,
+                    "build_seconds": build_seconds,
+                }
+            )
             del approximate
         del big, exact
 
@@ -139,18 +158,26 @@ def main() -> None:
             )
         )
         return
-    print(f"{args.bits}-bit codes, top-{args.k}, {args.threads} threads; "
-          f"faiss {raw_seconds * 1e3 / args.queries:.2f} ms/query\n")  # fmt: skip
-    print(f"{'method':24s} {'database':>10s} {'queries/s':>10s} {'G cmp/s':>8s} "
-          f"{'vs faiss':>8s} {'recall@k':>8s} {'vs exact':>8s} {'build s':>8s}")  # fmt: skip
+    print(
+        f"{args.bits}-bit codes, top-{args.k}, {args.threads} threads; "
+        f"faiss {raw_seconds * 1e3 / args.queries:.2f} ms/query\n"
+    )
+    print(
+        f"{'method':24s} {'database':>10s} {'queries/s':>10s} {'G cmp/s':>8s} "
+        f"{'vs faiss':>8s} {'recall@k':>8s} {'vs exact':>8s} {'build s':>8s}"
+    )
     for row in rows:
-        print(f"{row['method']:24s} {row['database']:>10d} {row['queries_per_s']:>10.1f} "
-              f"{_cell(row, 'g_comparisons_per_s', '8.2f'):>8s} "
-              f"{_cell(row, 'speed_vs_faiss', '8.2f'):>8s} {_cell(row, 'recall_at_k', '8.3f'):>8s} "
-              f"{_cell(row, 'speedup_vs_exact', '8.1f'):>8s} {_cell(row, 'build_seconds', '8.1f'):>8s}")  # fmt: skip
-    print(f"\nNumPy ids agree with faiss on the first {args.numpy_queries} queries: "
-          f"{np.mean([len(set(a) & set(b)) / args.k for a, b in zip(numpy_ids, raw_ids, strict=False)]):.3f} "
-          f"(ties may differ)")  # fmt: skip
+        print(
+            f"{row['method']:24s} {row['database']:>10d} {row['queries_per_s']:>10.1f} "
+            f"{_cell(row, 'g_comparisons_per_s', '8.2f'):>8s} "
+            f"{_cell(row, 'speed_vs_faiss', '8.2f'):>8s} {_cell(row, 'recall_at_k', '8.3f'):>8s} "
+            f"{_cell(row, 'speedup_vs_exact', '8.1f'):>8s} {_cell(row, 'build_seconds', '8.1f'):>8s}"
+        )
+    print(
+        f"\nNumPy ids agree with faiss on the first {args.numpy_queries} queries: "
+        f"{np.mean([len(set(a) & set(b)) / args.k for a, b in zip(numpy_ids, raw_ids, strict=False)]):.3f} "
+        f"(ties may differ)"
+    )
     print(
         f"HammingIndex ids agree with faiss: {np.mean(ours_ids == raw_ids):.3f} (faiss breaks ties arbitrarily)"
     )

@@ -142,8 +142,10 @@ def svm_cross_validated(train_x, train_y, test_x, test_y) -> tuple[float, float]
 
     folds = StratifiedKFold(5, shuffle=True, random_state=0)
     train_x, test_x = normalize(train_x), normalize(test_x)
-    scores = {c: cross_val_score(SVC(kernel="poly", degree=2, C=c), train_x, train_y,
-                                 cv=folds).mean() for c in SVM_C}  # fmt: skip
+    scores = {
+        c: cross_val_score(SVC(kernel="poly", degree=2, C=c), train_x, train_y, cv=folds).mean()
+        for c in SVM_C
+    }
     best_c = max(scores, key=scores.get)
     model = SVC(kernel="poly", degree=2, C=best_c).fit(train_x, train_y)
     return best_c, float((model.predict(test_x) == test_y).mean())
@@ -161,13 +163,26 @@ def reference_comparison(run: Path, mat_path: Path) -> list[str]:
     rows = []
     for name, train, test in (
         ("this run (Griese et al. FIRST set, train -> test)", ours_train, ours_test),
-        ("the authors' file (their FIRST selection, training -> testing)",
-         reference["training"], reference["testing"]),
-    ):  # fmt: skip
-        c, accuracy = svm_cross_validated(train.descriptors, train.labels, test.descriptors,
-                                          test.labels)  # fmt: skip
-        rows.append(row([name, f"{train.descriptors.shape[1]}", percent(accuracy), f"{c:g}",
-                         percent(float(np.mean(train.descriptors == 0)))]))  # fmt: skip
+        (
+            "the authors' file (their FIRST selection, training -> testing)",
+            reference["training"],
+            reference["testing"],
+        ),
+    ):
+        c, accuracy = svm_cross_validated(
+            train.descriptors, train.labels, test.descriptors, test.labels
+        )
+        rows.append(
+            row(
+                [
+                    name,
+                    f"{train.descriptors.shape[1]}",
+                    percent(accuracy),
+                    f"{c:g}",
+                    percent(float(np.mean(train.descriptors == 0))),
+                ]
+            )
+        )
     return [
         "",
         "## Why the gap: these descriptors beside the authors' own",
@@ -242,21 +257,29 @@ def seed_spread(run: Path, seeds: int) -> dict[str, list[float]]:
     cached = json.loads(cache.read_text()) if cache.exists() else {}
     if cached.get("draws") == draws and len(cached["test"]) >= seeds:
         return {key: cached[key][:seeds] for key in ("test", "rotated")}
-    train, valid, test = (load_descriptors(run / f"{name}.npz")
-                          for name in ("train", "valid", "test"))  # fmt: skip
+    train, valid, test = (
+        load_descriptors(run / f"{name}.npz") for name in ("train", "valid", "test")
+    )
     rotated = rotated_queries(run, draws)
     train_x, train_y = hashing_training_set(run, train, config.get("train_rotations", 0))
     spread: dict[str, Any] = {"test": [], "rotated": [], "draws": draws}
 
     def query_map(model, database, queries) -> float:
         distances = hamming_distances(pack_codes(model.encode(queries.descriptors)), database)
-        return retrieval_report(distances, queries.labels, train.labels, k=100,
-                                ties="random", seed=config["seed"])["map_at_100"]  # fmt: skip
+        return retrieval_report(
+            distances, queries.labels, train.labels, k=100, ties="random", seed=config["seed"]
+        )["map_at_100"]
 
     for seed in range(seeds):
         training = TrainingConfig(**config["training"], bits=config["main_bits"], seed=seed)
-        model, _ = train_hashing(train_x, train_y, valid.descriptors, valid.labels,
-                                 config=training, database=(train.descriptors, train.labels))  # fmt: skip
+        model, _ = train_hashing(
+            train_x,
+            train_y,
+            valid.descriptors,
+            valid.labels,
+            config=training,
+            database=(train.descriptors, train.labels),
+        )
         database = pack_codes(model.encode(train.descriptors))
         spread["test"].append(query_map(model, database, test))
         spread["rotated"].append(
@@ -335,17 +358,28 @@ def scale_comparison(run: Path, extra: list[tuple[str, Path]], seeds: int = 3) -
                 *[f"noise {float(lv):g}" for lv in levels],
                 "total s",
             ]
-        ),  # fmt: skip
+        ),
         row(["---"] * (len(all_bits) + 4 + len(levels))),
     ]
     for name, r in results.items():
-        lines.append(row([
-            name, *[percent(r["bits"][b]["map_at_100"]) if b in r["bits"] else "" for b in all_bits],
-            percent(r["svm"]["test_accuracy"]),
-            percent(rotated_mean(r)) if "rotation" in r else "",
-            *[percent(r["noise"][lv]["map_at_100"]) if lv in r.get("noise", {}) else "" for lv in levels],
-            f"{sum(r['seconds'].values()):.0f}",
-        ]))  # fmt: skip
+        lines.append(
+            row(
+                [
+                    name,
+                    *[
+                        percent(r["bits"][b]["map_at_100"]) if b in r["bits"] else ""
+                        for b in all_bits
+                    ],
+                    percent(r["svm"]["test_accuracy"]),
+                    percent(rotated_mean(r)) if "rotation" in r else "",
+                    *[
+                        percent(r["noise"][lv]["map_at_100"]) if lv in r.get("noise", {}) else ""
+                        for lv in levels
+                    ],
+                    f"{sum(r['seconds'].values()):.0f}",
+                ]
+            )
+        )
     lines += [
         "",
         f"Rotated and noisy queries at {main_bits} bits, as in the sections above. One hashing "
@@ -361,9 +395,16 @@ def scale_comparison(run: Path, extra: list[tuple[str, Path]], seeds: int = 3) -
         spread = seed_spread(folder, seeds)
         test, rotated = (np.array(spread[key]) * 100 for key in ("test", "rotated"))
         change = rotated - test
-        lines.append(row([name, f"{test.mean():.2f} +- {test.std():.2f}",
-                          f"{rotated.mean():.2f} +- {rotated.std():.2f}",
-                          f"{change.mean():+.2f} +- {change.std():.2f}"]))  # fmt: skip
+        lines.append(
+            row(
+                [
+                    name,
+                    f"{test.mean():.2f} +- {test.std():.2f}",
+                    f"{rotated.mean():.2f} +- {rotated.std():.2f}",
+                    f"{change.mean():+.2f} +- {change.std():.2f}",
+                ]
+            )
+        )
     return lines
 
 
@@ -406,8 +447,17 @@ def render(
     ]
     for bits in sorted(results["bits"], key=int):
         r = results["bits"][bits]
-        lines.append(row([bits, percent(r["map_at_100"]), percent(r["ties_average_map_at_100"]),
-                          percent(r["map_at_r"]), percent(r["precision_at_10"])]))  # fmt: skip
+        lines.append(
+            row(
+                [
+                    bits,
+                    percent(r["map_at_100"]),
+                    percent(r["ties_average_map_at_100"]),
+                    percent(r["map_at_r"]),
+                    percent(r["precision_at_10"]),
+                ]
+            )
+        )
     lines += [
         "",
         "Anchors (other data: the papers' 1,180 / 404 split of 150 px images, not this one): "
@@ -449,66 +499,142 @@ def render(
                 percent(results["rotation"]["map_at_100"]),
                 f"{100 * (results['rotation']['map_at_100'] - main['map_at_100']):+.2f}",
             ]
-        ),  # fmt: skip
+        ),
     ]
     draws = results.get("rotation_draws", {}).get("map_at_100", [])
     if len(draws) > 1:
-        lines.append(row([
-            f"rotated, mean +- sd over {len(draws)} draws of the angles",
-            f"{percent(results['rotation_draws']['mean'])} +- {percent(results['rotation_draws']['sd'])}",
-            f"{100 * (results['rotation_draws']['mean'] - main['map_at_100']):+.2f}",
-        ]))  # fmt: skip
+        lines.append(
+            row(
+                [
+                    f"rotated, mean +- sd over {len(draws)} draws of the angles",
+                    f"{percent(results['rotation_draws']['mean'])} +- {percent(results['rotation_draws']['sd'])}",
+                    f"{100 * (results['rotation_draws']['mean'] - main['map_at_100']):+.2f}",
+                ]
+            )
+        )
     for level, r in sorted(results.get("noise", {}).items(), key=lambda kv: float(kv[0])):
-        lines.append(row([f"noise {float(level):g} x peak, clipped at 3 rms", percent(r["map_at_100"]),
-                          f"{100 * (r['map_at_100'] - main['map_at_100']):+.2f}"]))  # fmt: skip
+        lines.append(
+            row(
+                [
+                    f"noise {float(level):g} x peak, clipped at 3 rms",
+                    percent(r["map_at_100"]),
+                    f"{100 * (r['map_at_100'] - main['map_at_100']):+.2f}",
+                ]
+            )
+        )
     for level, r in sorted(results.get("noise_unclipped", {}).items(), key=lambda kv: float(kv[0])):
-        lines.append(row([f"noise {float(level):g} x peak, not clipped", percent(r["map_at_100"]),
-                          f"{100 * (r['map_at_100'] - main['map_at_100']):+.2f}"]))  # fmt: skip
+        lines.append(
+            row(
+                [
+                    f"noise {float(level):g} x peak, not clipped",
+                    percent(r["map_at_100"]),
+                    f"{100 * (r['map_at_100'] - main['map_at_100']):+.2f}",
+                ]
+            )
+        )
     if cnn:
-        lines += ["", "## Against CNN baselines", "",
-                  row(["method", "bits", "mAP@100", "train s", "ms / image", "parameters",
-                       "multiply-adds / image", "schedule"]), row(["---"] * 8)]  # fmt: skip
+        lines += [
+            "",
+            "## Against CNN baselines",
+            "",
+            row(
+                [
+                    "method",
+                    "bits",
+                    "mAP@100",
+                    "train s",
+                    "ms / image",
+                    "parameters",
+                    "multiply-adds / image",
+                    "schedule",
+                ]
+            ),
+            row(["---"] * 8),
+        ]
         for r in cnn:
-            lines.append(row([r["method"], r["bits"], percent(r["map_at_100"]),
-                              f"{r['train_seconds'] or 0:.0f}", f"{r['inference_ms_per_image']:.1f}",
-                              f"{r['parameters']:,}", f"{r['multiply_adds']:,}", r["schedule"]]))  # fmt: skip
+            lines.append(
+                row(
+                    [
+                        r["method"],
+                        r["bits"],
+                        percent(r["map_at_100"]),
+                        f"{r['train_seconds'] or 0:.0f}",
+                        f"{r['inference_ms_per_image']:.1f}",
+                        f"{r['parameters']:,}",
+                        f"{r['multiply_adds']:,}",
+                        r["schedule"],
+                    ]
+                )
+            )
         if any("no pretrained weights" in r["schedule"] for r in cnn):
-            lines += ["", "The CNNs here train from scratch on a reduced CPU schedule (no pretrained "
-                      "weights can be downloaded on this machine): they learn little (codes that "
-                      "are all equal score about 9 % on this test split). The papers' CNN numbers "
-                      "need ImageNet weights and the full schedule: `bench_cnn.py --weights-densenet "
-                      "PATH --weights-hrnet PATH --device cuda --input-px 224 --train-limit 0 "
-                      "--epochs 200`."]  # fmt: skip
-        lines += ["", "COSFIRE's multiply-adds count the MLP only; describing an image costs its "
-                  "ms / image (DoG filtering, blurs and the sparse filter evaluation, which "
-                  "is look-ups rather than multiply-adds).", "",
-                  "Noise robustness beside the CNNs (mAP@100, the same noisy test images):", "",
-                  row(["method", "bits", "clean", *[f"noise {lv}" for lv in ("0.05", "0.1", "0.2")]]),
-                  row(["---"] * 6)]  # fmt: skip
+            lines += [
+                "",
+                "The CNNs here train from scratch on a reduced CPU schedule (no pretrained "
+                "weights can be downloaded on this machine): they learn little (codes that "
+                "are all equal score about 9 % on this test split). The papers' CNN numbers "
+                "need ImageNet weights and the full schedule: `bench_cnn.py --weights-densenet "
+                "PATH --weights-hrnet PATH --device cuda --input-px 224 --train-limit 0 "
+                "--epochs 200`.",
+            ]
+        lines += [
+            "",
+            "COSFIRE's multiply-adds count the MLP only; describing an image costs its "
+            "ms / image (DoG filtering, blurs and the sparse filter evaluation, which "
+            "is look-ups rather than multiply-adds).",
+            "",
+            "Noise robustness beside the CNNs (mAP@100, the same noisy test images):",
+            "",
+            row(["method", "bits", "clean", *[f"noise {lv}" for lv in ("0.05", "0.1", "0.2")]]),
+            row(["---"] * 6),
+        ]
         for r in cnn:
             noise = r.get("noise_map_at_100") or {}
             if noise:
-                lines.append(row([r["method"], r["bits"], percent(r["map_at_100"]),
-                                  *[percent(noise[lv]) if lv in noise else "" for lv in ("0.05", "0.1", "0.2")]]))  # fmt: skip
+                lines.append(
+                    row(
+                        [
+                            r["method"],
+                            r["bits"],
+                            percent(r["map_at_100"]),
+                            *[
+                                percent(noise[lv]) if lv in noise else ""
+                                for lv in ("0.05", "0.1", "0.2")
+                            ],
+                        ]
+                    )
+                )
     if tune:
         best = tune["best"]
-        lines += ["", "## Parameter search (validation split)", "",
-                  f"`cosfire-hash tune` scored {len(tune['results'])} settings of the papers' grid "
-                  f"({tune['per_class']} filters per class, SVM trained on {tune['train_per_class']} "
-                  f"images per class). Best: {', '.join(f'{k} {best[k]}' for k in sorted(tune['grid']))}: "
-                  f"valid accuracy {percent(best['valid_accuracy'])} %."]  # fmt: skip
+        lines += [
+            "",
+            "## Parameter search (validation split)",
+            "",
+            f"`cosfire-hash tune` scored {len(tune['results'])} settings of the papers' grid "
+            f"({tune['per_class']} filters per class, SVM trained on {tune['train_per_class']} "
+            f"images per class). Best: {', '.join(f'{k} {best[k]}' for k in sorted(tune['grid']))}: "
+            f"valid accuracy {percent(best['valid_accuracy'])} %.",
+        ]
     if reference is not None:
         lines += reference_comparison(run, reference)
     if extra:
         lines += scale_comparison(run, extra)
     total = sum(results["seconds"].values())
-    lines += ["", "## Cost (wall time on this machine, 2 workers)", "", row(["stage", "seconds"]),
-              row(["---", "---"])]  # fmt: skip
+    lines += [
+        "",
+        "## Cost (wall time on this machine, 2 workers)",
+        "",
+        row(["stage", "seconds"]),
+        row(["---", "---"]),
+    ]
     for stage, seconds in results["seconds"].items():
         lines.append(row([stage, f"{seconds:.1f}"]))
-    lines += [row(["**total**", f"**{total:.0f}**"]), "",
-              f"Target of issue 6: the full dataset end to end in under 20 minutes: "
-              f"{'met' if total < 1200 else 'not met'} ({total / 60:.1f} min).", ""]  # fmt: skip
+    lines += [
+        row(["**total**", f"**{total:.0f}**"]),
+        "",
+        f"Target of issue 6: the full dataset end to end in under 20 minutes: "
+        f"{'met' if total < 1200 else 'not met'} ({total / 60:.1f} min).",
+        "",
+    ]
     return "\n".join(lines)
 
 
@@ -517,15 +643,28 @@ def main() -> None:
     parser.add_argument("--run", type=Path, default=Path("runs/first"))
     parser.add_argument("--cnn-json", type=Path)
     parser.add_argument("--tune", type=Path)
-    parser.add_argument("--reference", type=Path, default=REFERENCE if REFERENCE.exists() else None,
-                        help="the authors' descriptor .mat (default: ../shared/data/...)")  # fmt: skip
-    parser.add_argument("--no-extra-runs", action="store_true",
-                        help="leave out the runs of the scale-aware banks")  # fmt: skip
+    parser.add_argument(
+        "--reference",
+        type=Path,
+        default=REFERENCE if REFERENCE.exists() else None,
+        help="the authors' descriptor .mat (default: ../shared/data/...)",
+    )
+    parser.add_argument(
+        "--no-extra-runs", action="store_true", help="leave out the runs of the scale-aware banks"
+    )
     parser.add_argument("--skip-pipeline", action="store_true")
-    parser.add_argument("--section", action="append", default=[], metavar="KIND=PATH",
-                        help=f"a section from a benchmark's JSON; KIND in {', '.join(SECTIONS)}")  # fmt: skip
-    parser.add_argument("--sections-only", action="store_true",
-                        help="rewrite only the --section parts of the existing report")  # fmt: skip
+    parser.add_argument(
+        "--section",
+        action="append",
+        default=[],
+        metavar="KIND=PATH",
+        help=f"a section from a benchmark's JSON; KIND in {', '.join(SECTIONS)}",
+    )
+    parser.add_argument(
+        "--sections-only",
+        action="store_true",
+        help="rewrite only the --section parts of the existing report",
+    )
     args = parser.parse_args()
     sections = {}
     for spec in args.section:
@@ -538,13 +677,27 @@ def main() -> None:
         print(f"wrote {OUTPUT} (sections {', '.join(sections)})")
         return
     # the extra runs sit beside --run (runs/first-mixed, ... next to runs/first)
-    extra_runs = [] if args.no_extra_runs else [
-        (args.run.parent / name, label, options) for name, label, options in EXTRA_RUNS
-    ]  # fmt: skip
+    extra_runs = (
+        []
+        if args.no_extra_runs
+        else [(args.run.parent / name, label, options) for name, label, options in EXTRA_RUNS]
+    )
     if not args.skip_pipeline:
         for folder, options in [(args.run, [])] + [(f, o) for f, _, o in extra_runs]:
-            subprocess.run([sys.executable, "-m", "cli", "pipeline", "--dataset", "first", "--out",
-                            str(folder), *options], check=True)  # fmt: skip
+            subprocess.run(
+                [
+                    sys.executable,
+                    "-m",
+                    "cli",
+                    "pipeline",
+                    "--dataset",
+                    "first",
+                    "--out",
+                    str(folder),
+                    *options,
+                ],
+                check=True,
+            )
     extra = []
     for folder, label, _ in extra_runs:
         if (folder / "results.json").is_file() and (folder / "test-rotated.npz").is_file():

@@ -20,8 +20,12 @@ def data() -> None:
     type=click.Path(file_okay=False, path_type=Path),
     help="Folder to download into (default: the cache, or $COSFIRE_HASH_CACHE).",
 )
-@click.option("--check", "check_path", type=click.Path(exists=True, dir_okay=False, path_type=Path),
-              help="Only verify the SHA-256 of a local galaxy_data.zip.")  # fmt: skip
+@click.option(
+    "--check",
+    "check_path",
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    help="Only verify the SHA-256 of a local galaxy_data.zip.",
+)
 def fetch(dest: Path | None, check_path: Path | None) -> None:
     """Download the FIRST radio-galaxy set (Zenodo 7689127) and verify its SHA-256.
 
@@ -51,8 +55,12 @@ def fetch(dest: Path | None, check_path: Path | None) -> None:
     required=True,
     help="Folder to write <output>/galaxy_data/<split>/<class>/ into.",
 )
-@click.option("--per-class", type=click.IntRange(min=1), default=None,
-              help="Images per class in train (valid and test get a third of it).")  # fmt: skip
+@click.option(
+    "--per-class",
+    type=click.IntRange(min=1),
+    default=None,
+    help="Images per class in train (valid and test get a third of it).",
+)
 @click.option("--size", type=click.IntRange(min=32), default=300, show_default=True)
 @click.option("--seed", type=int, default=0, show_default=True)
 def synth(output: Path, per_class: int | None, size: int, seed: int) -> None:

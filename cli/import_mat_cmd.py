@@ -13,8 +13,13 @@ __all__ = ["import_mat"]
 @click.argument(
     "mat_path", metavar="FILE.mat", type=click.Path(exists=True, dir_okay=False, path_type=Path)
 )
-@click.option("-o", "--output", "prefix", required=True,
-              help="Prefix: writes PREFIX-training.npz and PREFIX-testing.npz.")  # fmt: skip
+@click.option(
+    "-o",
+    "--output",
+    "prefix",
+    required=True,
+    help="Prefix: writes PREFIX-training.npz and PREFIX-testing.npz.",
+)
 def import_mat(mat_path: Path, prefix: str) -> None:
     """Convert COSFIREdescriptor.training|testing.{FRI,FRII,Bent,Compact} to .npz files."""
     from cosfire.descriptor_file import save_descriptors

@@ -171,8 +171,11 @@ def _write_streamed(
     bundle: zipfile.ZipFile, name: str, blocks: Iterable[np.ndarray], n_rows: int, n_columns: int
 ) -> None:
     """Write a float32 (n_rows, n_columns) member from row blocks."""
-    header = {"descr": np.lib.format.dtype_to_descr(np.dtype("<f4")), "fortran_order": False,
-              "shape": (int(n_rows), int(n_columns))}  # fmt: skip
+    header = {
+        "descr": np.lib.format.dtype_to_descr(np.dtype("<f4")),
+        "fortran_order": False,
+        "shape": (int(n_rows), int(n_columns)),
+    }
     written = 0
     with bundle.open(f"{name}.npy", "w", force_zip64=True) as member:
         np.lib.format.write_array_header_2_0(member, header)
@@ -221,10 +224,20 @@ def write_descriptor_blocks(
         _write_member(bundle, "class_names", np.array(tuple(class_names), dtype=str))
         _write_member(bundle, "paths", np.array(tuple(paths), dtype=str))
         _write_member(bundle, "bank_sha256", np.array(bank_sha256))
-        _write_member(bundle, "filter_class", np.full(n_filters, -1, np.int64) if filter_class is None
-                      else np.asarray(filter_class, np.int64))  # fmt: skip
-        _write_member(bundle, "filter_index", np.arange(n_filters, dtype=np.int64) if filter_index is None
-                      else np.asarray(filter_index, np.int64))  # fmt: skip
+        _write_member(
+            bundle,
+            "filter_class",
+            np.full(n_filters, -1, np.int64)
+            if filter_class is None
+            else np.asarray(filter_class, np.int64),
+        )
+        _write_member(
+            bundle,
+            "filter_index",
+            np.arange(n_filters, dtype=np.int64)
+            if filter_index is None
+            else np.asarray(filter_index, np.int64),
+        )
         _write_member(bundle, "format_version", np.array(DESCRIPTOR_FORMAT_VERSION, dtype=np.int64))
     return target
 

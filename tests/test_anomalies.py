@@ -110,8 +110,9 @@ def make_archive(descriptors: np.ndarray | None) -> Archive:
     codes = np.tile(rng.integers(0, 2, 16).astype(bool), (40, 1))
     codes[9] = ~codes[9]
     index.add(codes)
-    return Archive(index, [f"g{i}.png" for i in range(40)], np.zeros(40), ("A",),
-                   descriptors=descriptors)  # fmt: skip
+    return Archive(
+        index, [f"g{i}.png" for i in range(40)], np.zeros(40), ("A",), descriptors=descriptors
+    )
 
 
 @pytest.mark.filterwarnings("ignore:Duplicate values")  # 39 equal codes, on purpose

@@ -36,9 +36,13 @@ def small_bank(tmp_path_factory) -> Path:
     rng = np.random.default_rng(0)
     images = [make_galaxy(k, size=96, rng=rng) / 255.0 for k in ("FRI", "FRII") for _ in range(2)]
     bank = configure_bank(
-        images, [0, 0, 1, 1], class_names=("FRI", "FRII"), per_class=2,
-        config=FilterConfig(sigma=2.0, rhos=(0, 4, 8)), preprocessing=Preprocessing(crop_px=None),
-    )  # fmt: skip
+        images,
+        [0, 0, 1, 1],
+        class_names=("FRI", "FRII"),
+        per_class=2,
+        config=FilterConfig(sigma=2.0, rhos=(0, 4, 8)),
+        preprocessing=Preprocessing(crop_px=None),
+    )
     return bank.save(tmp_path_factory.mktemp("bank") / "bank.json")
 
 
@@ -123,8 +127,16 @@ def test_model_and_descriptors_of_different_dimension(small_bank, tmp_path) -> N
     )
     model.save(tmp_path / "m.pt")
     path = descriptors(tmp_path / "d.npz", rng.random((6, 4)).astype(np.float32))
-    result = invoke("index", "--bank", str(small_bank), "--model", str(tmp_path / "m.pt"), str(path),
-                    "-o", str(tmp_path / "a.chx"))  # fmt: skip
+    result = invoke(
+        "index",
+        "--bank",
+        str(small_bank),
+        "--model",
+        str(tmp_path / "m.pt"),
+        str(path),
+        "-o",
+        str(tmp_path / "a.chx"),
+    )
     assert_user_error(result, "descriptors of 5 values", "(6, 4)")
 
 
@@ -159,8 +171,19 @@ def test_unknown_class_and_k(small_bank, tmp_path) -> None:
     model = load_model(tmp_path / "m.pt")
     model.bank_sha256 = ""
     model.save(tmp_path / "m.pt")
-    result = run(main, ["index", "--bank", str(small_bank), "--model", str(tmp_path / "m.pt"), str(train),
-                        "-o", str(tmp_path / "a.chx")])  # fmt: skip
+    result = run(
+        main,
+        [
+            "index",
+            "--bank",
+            str(small_bank),
+            "--model",
+            str(tmp_path / "m.pt"),
+            str(train),
+            "-o",
+            str(tmp_path / "a.chx"),
+        ],
+    )
     assert result.exit_code == 0, result.output
     other = tmp_path / "other.npz"
     save_descriptors(

@@ -131,8 +131,9 @@ def test_progress_callback_counts_every_image(small_bank: FilterBank) -> None:
 def test_a_mixed_bank_takes_its_configs_in_turn_and_describes_like_its_parts() -> None:
     images, labels = galaxies(0, 12), np.repeat([0, 1, 2], 4)
     small, large = CONFIG, FilterConfig(sigma=3.0, polarity="both", rhos=(0, 4, 8), t1=0.1)
-    options = dict(class_names=("a", "b", "c"), per_class=2, seed=7,
-                   preprocessing=Preprocessing(crop_px=None))  # fmt: skip
+    options = dict(
+        class_names=("a", "b", "c"), per_class=2, seed=7, preprocessing=Preprocessing(crop_px=None)
+    )
     mixed = configure_bank(images, labels, config=[small, large], **options)
     only_small = configure_bank(images, labels, config=small, **options)
     only_large = configure_bank(images, labels, config=large, **options)

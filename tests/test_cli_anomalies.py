@@ -25,15 +25,52 @@ def built(synthetic_root: Path, tmp_path_factory) -> dict[str, Path]:
     work = tmp_path_factory.mktemp("anomalies")
     files = {name: work / name for name in ("bank.json", "train.npz", "test.npz", "model.pt")}
     files["archive"] = work / "a.chx"
-    run("configure", "--dataset", str(synthetic_root), "--per-class", "1", "--rotations", "8",
-        "-o", str(files["bank.json"]))  # fmt: skip
+    run(
+        "configure",
+        "--dataset",
+        str(synthetic_root),
+        "--per-class",
+        "1",
+        "--rotations",
+        "8",
+        "-o",
+        str(files["bank.json"]),
+    )
     for split in ("train", "test"):
-        run("describe", "--bank", str(files["bank.json"]), str(synthetic_root), "--split", split,
-            "-o", str(files[f"{split}.npz"]), "--quiet")  # fmt: skip
-    run("train", str(files["train.npz"]), "--valid", str(files["test.npz"]), "--bits", "12",
-        "--epochs", "3", "-o", str(files["model.pt"]), "--quiet")  # fmt: skip
-    run("index", "--bank", str(files["bank.json"]), "--model", str(files["model.pt"]),
-        str(files["train.npz"]), "-o", str(files["archive"]))  # fmt: skip
+        run(
+            "describe",
+            "--bank",
+            str(files["bank.json"]),
+            str(synthetic_root),
+            "--split",
+            split,
+            "-o",
+            str(files[f"{split}.npz"]),
+            "--quiet",
+        )
+    run(
+        "train",
+        str(files["train.npz"]),
+        "--valid",
+        str(files["test.npz"]),
+        "--bits",
+        "12",
+        "--epochs",
+        "3",
+        "-o",
+        str(files["model.pt"]),
+        "--quiet",
+    )
+    run(
+        "index",
+        "--bank",
+        str(files["bank.json"]),
+        "--model",
+        str(files["model.pt"]),
+        str(files["train.npz"]),
+        "-o",
+        str(files["archive"]),
+    )
     return {**files, "root": synthetic_root, "work": work}
 
 
@@ -53,8 +90,9 @@ def test_json_ranks_the_archive_by_decreasing_score(built) -> None:
 
 def test_table_plot_and_other_detectors(built) -> None:
     plot = built["work"] / "top.png"
-    output = run("anomalies", str(built["archive"]), "--top", "6", "--neighbors", "5",
-                 "--plot", str(plot))  # fmt: skip
+    output = run(
+        "anomalies", str(built["archive"]), "--top", "6", "--neighbors", "5", "--plot", str(plot)
+    )
     assert "most unusual of the 24 galaxies" in output and "rank" in output
     assert plot.stat().st_size > 5000 and plot.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     forest = json.loads(run("anomalies", str(built["archive"]), "--method", "iforest", "--json"))
@@ -80,7 +118,7 @@ def test_queries_images_and_descriptor_files(built) -> None:
             "--top",
             "100",
             "--json",
-        )  # fmt: skip
+        )
     )
     assert len(rows) == 9  # 8 test galaxies in the file, one image
     twins = [row for row in rows if Path(row["path"]).name == image.name]

@@ -28,18 +28,63 @@ def run(*args: str) -> CliRunner:
 def built(synthetic_root: Path, tmp_path_factory) -> dict[str, Path]:
     work = tmp_path_factory.mktemp("orientation")
     files = {name: work / name for name in ("bank.json", "train.npz", "old.npz", "model.pt")}
-    run("configure", "--dataset", str(synthetic_root), "--per-class", "2", "--rotations", "24",
-        "-o", str(files["bank.json"]))  # fmt: skip
-    run("describe", "--bank", str(files["bank.json"]), str(synthetic_root), "--split", "train",
-        "-o", str(files["train.npz"]), "--quiet")  # fmt: skip
-    run("describe", "--bank", str(files["bank.json"]), str(synthetic_root), "--split", "train",
-        "-o", str(files["old.npz"]), "--quiet", "--no-angles")  # fmt: skip
-    run("train", str(files["train.npz"]), "--bits", "12", "--epochs", "3",
-        "-o", str(files["model.pt"]), "--quiet")  # fmt: skip
+    run(
+        "configure",
+        "--dataset",
+        str(synthetic_root),
+        "--per-class",
+        "2",
+        "--rotations",
+        "24",
+        "-o",
+        str(files["bank.json"]),
+    )
+    run(
+        "describe",
+        "--bank",
+        str(files["bank.json"]),
+        str(synthetic_root),
+        "--split",
+        "train",
+        "-o",
+        str(files["train.npz"]),
+        "--quiet",
+    )
+    run(
+        "describe",
+        "--bank",
+        str(files["bank.json"]),
+        str(synthetic_root),
+        "--split",
+        "train",
+        "-o",
+        str(files["old.npz"]),
+        "--quiet",
+        "--no-angles",
+    )
+    run(
+        "train",
+        str(files["train.npz"]),
+        "--bits",
+        "12",
+        "--epochs",
+        "3",
+        "-o",
+        str(files["model.pt"]),
+        "--quiet",
+    )
     for name, descriptors in (("a.chx", "train.npz"), ("old.chx", "old.npz")):
         files[name] = work / name
-        run("index", "--bank", str(files["bank.json"]), "--model", str(files["model.pt"]),
-            str(files[descriptors]), "-o", str(files[name]))  # fmt: skip
+        run(
+            "index",
+            "--bank",
+            str(files["bank.json"]),
+            "--model",
+            str(files["model.pt"]),
+            str(files[descriptors]),
+            "-o",
+            str(files[name]),
+        )
     # a query: a Bent training galaxy of the archive, turned by 90 degrees counter-clockwise
     original = sorted((synthetic_root / "train" / "Bent").glob("*.png"))[0]
     turned = work / "turned.png"
@@ -72,14 +117,26 @@ def test_search_of_an_old_archive_says_once_that_angles_are_missing(built) -> No
     # a descriptor file without angles as query: a note, and no angles either
     result = run("search", str(built["a.chx"]), str(built["old.npz"]), "-k", "2", "--json")
     assert result.stderr.count("without angles") == 1
-    assert all("angle_deg" not in hit for entry in json.loads(result.stdout)
-               for hit in entry["results"])  # fmt: skip
+    assert all(
+        "angle_deg" not in hit for entry in json.loads(result.stdout) for hit in entry["results"]
+    )
 
 
 def test_plot_and_explain_write_pngs(built) -> None:
     plot, why = built["work"] / "plot.png", built["work"] / "why.png"
-    output = run("search", str(built["a.chx"]), str(built["turned"]), "-k", "3",
-                 "--plot", str(plot), "--explain", str(why), "--explain-rank", "2").stdout  # fmt: skip
+    output = run(
+        "search",
+        str(built["a.chx"]),
+        str(built["turned"]),
+        "-k",
+        "3",
+        "--plot",
+        str(plot),
+        "--explain",
+        str(why),
+        "--explain-rank",
+        "2",
+    ).stdout
     assert f"wrote {why}" in output and f"wrote {plot}" in output
     for png in (plot, why):
         assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n" and png.stat().st_size > 5000
@@ -89,14 +146,34 @@ def test_explain_needs_a_bank_and_a_valid_rank(built, tmp_path: Path) -> None:
     archive = load_archive(built["a.chx"])
     archive.bank_path = archive.bank_sha256 = ""  # as a CNN archive: no filter bank
     save_archive(archive, tmp_path / "no-bank.chx")
-    result = CliRunner().invoke(main, ["search", str(tmp_path / "no-bank.chx"),
-                                       str(built["turned"]), "--explain", str(tmp_path / "w.png")])  # fmt: skip
+    result = CliRunner().invoke(
+        main,
+        [
+            "search",
+            str(tmp_path / "no-bank.chx"),
+            str(built["turned"]),
+            "--explain",
+            str(tmp_path / "w.png"),
+        ],
+    )
     assert result.exit_code == 2
     assert "has no filter bank" in result.output
     assert len(result.output.strip().splitlines()[-1]) < 200
     assert not (tmp_path / "w.png").exists()
-    result = CliRunner().invoke(main, ["search", str(built["a.chx"]), str(built["turned"]), "-k",
-                                       "2", "--explain", "w.png", "--explain-rank", "3"])  # fmt: skip
+    result = CliRunner().invoke(
+        main,
+        [
+            "search",
+            str(built["a.chx"]),
+            str(built["turned"]),
+            "-k",
+            "2",
+            "--explain",
+            "w.png",
+            "--explain-rank",
+            "3",
+        ],
+    )
     assert result.exit_code == 2 and "only 2 results" in result.output
 
 

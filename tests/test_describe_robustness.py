@@ -30,9 +30,13 @@ def bank_file(tmp_path_factory) -> Path:
         make_galaxy(kind, size=96, rng=rng) / 255.0 for kind in ("FRI", "FRII") for _ in range(2)
     ]
     bank = configure_bank(
-        images, [0, 0, 1, 1], class_names=("FRI", "FRII"), per_class=2,
-        config=FilterConfig(sigma=2.0, rhos=(0, 4, 8, 12)), preprocessing=Preprocessing(crop_px=None),
-    )  # fmt: skip
+        images,
+        [0, 0, 1, 1],
+        class_names=("FRI", "FRII"),
+        per_class=2,
+        config=FilterConfig(sigma=2.0, rhos=(0, 4, 8, 12)),
+        preprocessing=Preprocessing(crop_px=None),
+    )
     return bank.save(tmp_path_factory.mktemp("bank") / "bank.json")
 
 
@@ -52,9 +56,19 @@ def test_bad_images_are_skipped_and_listed(bank_file: Path, tmp_path: Path) -> N
     cv2.imwrite(str(folder / "zeros.png"), np.zeros((96, 96), np.uint8))
     output = tmp_path / "d.npz"
     result = CliRunner().invoke(
-        main, ["describe", "--bank", str(bank_file), str(folder), "-o", str(output),
-               "--on-error", "skip", "--quiet"],
-    )  # fmt: skip
+        main,
+        [
+            "describe",
+            "--bank",
+            str(bank_file),
+            str(folder),
+            "-o",
+            str(output),
+            "--on-error",
+            "skip",
+            "--quiet",
+        ],
+    )
     assert result.exit_code == 0, result.output
     assert "skipped 3 images" in result.output
     described = load_descriptors(output)
@@ -99,11 +113,36 @@ def test_library_errors_for_bad_arrays(bank_file: Path) -> None:
 def test_interrupted_describe_resumes_to_the_same_output(bank_file: Path, tmp_path: Path) -> None:
     folder = galaxy_folder(tmp_path / "many", 160, seed=2)
     reference = tmp_path / "reference.npz"
-    CliRunner().invoke(main, ["describe", "--bank", str(bank_file), str(folder), "-o",
-                              str(reference), "--quiet", "--chunk-size", "4"], catch_exceptions=False)  # fmt: skip
+    CliRunner().invoke(
+        main,
+        [
+            "describe",
+            "--bank",
+            str(bank_file),
+            str(folder),
+            "-o",
+            str(reference),
+            "--quiet",
+            "--chunk-size",
+            "4",
+        ],
+        catch_exceptions=False,
+    )
     output = tmp_path / "run.npz"
-    command = [sys.executable, "-m", "cli", "describe", "--bank", str(bank_file), str(folder),
-               "-o", str(output), "--quiet", "--chunk-size", "4"]  # fmt: skip
+    command = [
+        sys.executable,
+        "-m",
+        "cli",
+        "describe",
+        "--bank",
+        str(bank_file),
+        str(folder),
+        "-o",
+        str(output),
+        "--quiet",
+        "--chunk-size",
+        "4",
+    ]
     partial = tmp_path / "run.npz.partial"
     process = subprocess.Popen(command, env={**os.environ}, start_new_session=True)
     deadline = time.time() + 60

@@ -43,8 +43,14 @@ def test_ties_are_not_broken_by_database_order() -> None:
     # expected over the 6 equally likely placements of 2 relevant among 4 positions:
     # {1,2}: 1, {1,3}: (1+2/3)/2, {1,4}: (1+2/4)/2, {2,3}: (1/2+2/3)/2, {2,4}: (1/2+2/4)/2,
     # {3,4}: (1/3+2/4)/2  -> mean = 4.0833 / 6 = 0.68056
-    placements = [1, (1 + 2 / 3) / 2, (1 + 2 / 4) / 2, (1 / 2 + 2 / 3) / 2, (1 / 2 + 2 / 4) / 2,
-                  (1 / 3 + 2 / 4) / 2]  # fmt: skip
+    placements = [
+        1,
+        (1 + 2 / 3) / 2,
+        (1 + 2 / 4) / 2,
+        (1 / 2 + 2 / 3) / 2,
+        (1 / 2 + 2 / 4) / 2,
+        (1 / 3 + 2 / 4) / 2,
+    ]
     average = average_precision_at_k(distances, relevant, 4, ties="average")[0]
     assert average == pytest.approx(np.mean(placements))
     randomised = np.mean(
@@ -97,9 +103,13 @@ def test_precision_recall_curve_by_hand() -> None:
 def test_report_has_the_documented_keys_and_per_class_means() -> None:
     distances = np.array([[0, 1, 2], [2, 1, 0]])
     report = retrieval_report(
-        distances, np.array([0, 1]), np.array([0, 0, 1]), k=2, precision_ks=(1,),
+        distances,
+        np.array([0, 1]),
+        np.array([0, 0, 1]),
+        k=2,
+        precision_ks=(1,),
         class_names=("FRI", "FRII"),
-    )  # fmt: skip
+    )
     assert {"map_at_2", "map_at_r", "precision_at_1", "per_class"} <= set(report)
     assert report["per_class"]["FRII"]["map_at_2"] == pytest.approx(1.0)
     assert report["map_at_2"] == pytest.approx(

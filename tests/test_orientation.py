@@ -129,8 +129,14 @@ def test_archive_keeps_angles_and_old_archives_load_without(tmp_path) -> None:
     index = HammingIndex(4)
     index.add(np.array([[1, 0, 1, 0], [0, 1, 1, 0]], dtype=bool))
     angles = np.array([[30.0, np.nan], [0.0, 345.0]], np.float32)
-    archive = Archive(index, ("a.png", "b.png"), np.array([0, 1]), ("A", "B"),
-                      descriptors=np.ones((2, 2), np.float32), angles_deg=angles)  # fmt: skip
+    archive = Archive(
+        index,
+        ("a.png", "b.png"),
+        np.array([0, 1]),
+        ("A", "B"),
+        descriptors=np.ones((2, 2), np.float32),
+        angles_deg=angles,
+    )
     loaded = load_archive(save_archive(archive, tmp_path / "new.chx"))
     np.testing.assert_array_equal(loaded.angles_deg, angles)
     with zipfile.ZipFile(tmp_path / "new.chx") as bundle:

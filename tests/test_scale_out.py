@@ -19,9 +19,13 @@ def bank_and_images():
         make_galaxy(k, size=96, rng=rng) / 255.0 for k in ("FRI", "FRII", "Bent") for _ in range(4)
     ]
     bank = configure_bank(
-        images, np.repeat([0, 1, 2], 4), class_names=("FRI", "FRII", "Bent"), per_class=2,
-        config=FilterConfig(sigma=2.0, rhos=(0, 4, 8)), preprocessing=Preprocessing(crop_px=None),
-    )  # fmt: skip
+        images,
+        np.repeat([0, 1, 2], 4),
+        class_names=("FRI", "FRII", "Bent"),
+        per_class=2,
+        config=FilterConfig(sigma=2.0, rhos=(0, 4, 8)),
+        preprocessing=Preprocessing(crop_px=None),
+    )
     return bank, images
 
 
