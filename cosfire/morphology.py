@@ -33,6 +33,7 @@ _ANNULI = 8
 _HARMONICS = 4
 _ANGLE_BINS = 36
 _LBP_SCALES: tuple[tuple[int, int], ...] = ((8, 1), (8, 2), (16, 3))
+# fmt: skip below: a table of feature names, one row per group as they are computed
 _MOMENT_NAMES: tuple[str, ...] = (
     "log_components", "log_area", "log_major_moment", "log_minor_moment", "moment_ratio",
     "eccentricity", "solidity", "log_major_axis", "log_minor_axis", "extent",

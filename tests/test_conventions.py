@@ -48,6 +48,7 @@ def test_explicit_options_override_the_convention() -> None:
 
 def test_defaults_write_the_same_json_as_before() -> None:
     # the keys of format 1: a config or filter that does not use the new options keeps its bytes
+    # fmt: skip below: tables of JSON keys, several per line, read as sets
     assert set(FilterConfig().to_dict()) == {
         "input_filter", "sigma", "polarity", "sigma_ratio", "wavelengths", "orientations",
         "aspect", "bandwidth", "phases", "rhos", "t1", "t2", "eta", "sigma0", "alpha", "blur",
