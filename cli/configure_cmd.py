@@ -256,10 +256,7 @@ def configure(
     """
     from tqdm import tqdm
 
-    from cosfire.bank import FilterBank, configure_bank
-    from cosfire.configure import configure_with
-    from cosfire.images import load_image
-    from cosfire.preprocess import preprocess
+    from cli.configuring import configure_from_dataset, configure_from_prototype
 
     if (dataset_source is None) == (prototype is None):
         raise click.UsageError("give exactly one of --dataset or --prototype")
@@ -284,17 +281,13 @@ def configure(
     if prototype is not None:
         if bank_sigmas:
             raise click.UsageError("--bank-sigmas applies to --dataset only")
-        image = preprocess(load_image(prototype), preprocessing)
-        point = parse_point(center, name="center") if center else None
-        bank_filter = configure_with(image, point, config, label=label, source=str(prototype))
-        bank = FilterBank(
-            filters=(bank_filter,),
-            class_names=(label,) if label else (),
-            filter_class=(0,) if label else (-1,),
-            filter_index=(0,),
+        bank = configure_from_prototype(
+            prototype,
+            config=config,
             preprocessing=preprocessing,
             rotations_deg=rotations,
-            metadata={"config": config.to_dict(), "prototype": str(prototype)},
+            point=parse_point(center, name="center") if center else None,
+            label=label,
             extras=recipe["extras"],
         )
     else:
@@ -308,21 +301,16 @@ def configure(
         from cosfire.datasets import open_dataset
 
         dataset = open_dataset(dataset_source)
-        items = dataset.items(split)
-        with tqdm(
-            total=per_class * len(dataset.class_names), desc="configure", unit="filter"
-        ) as bar:
-            bank = configure_bank(
-                items,
-                [item.label for item in items],
-                class_names=dataset.class_names,
+        total = per_class * len(dataset.class_names)
+        with tqdm(total=total, desc="configure", unit="filter") as bar:
+            bank = configure_from_dataset(
+                dataset,
+                split,
                 per_class=per_class,
                 seed=seed,
                 config=configs,
                 preprocessing=preprocessing,
                 rotations_deg=rotations,
-                read=dataset.read,
-                sources=[dataset.name(item) for item in items],
                 progress=bar.update,
                 extras=recipe["extras"],
             )

@@ -754,7 +754,7 @@ def run_pipeline(
 def _run_pipeline(folder: Path, config: PipelineConfig, options: RunOptions) -> PipelineResults:
     import numpy as np
 
-    from cosfire.bank import configure_bank, load_bank
+    from cosfire.bank import load_bank
     from cosfire.datasets import open_dataset
     from cosfire.descriptor_file import load_descriptors
     from hashing.model import load_model
@@ -774,18 +774,16 @@ def _run_pipeline(folder: Path, config: PipelineConfig, options: RunOptions) -> 
     bank_path = run.path("bank.json")
 
     def configure() -> dict:
-        items = dataset.items("train")
-        bank = configure_bank(
-            items,
-            [i.label for i in items],
-            class_names=dataset.class_names,
+        from cli.configuring import configure_from_dataset
+
+        bank = configure_from_dataset(
+            dataset,
+            "train",
             per_class=config.bank.per_class,
             seed=config.seed,
             config=config.bank.filter_configs(),
             preprocessing=config.preprocessing,
             rotations_deg=config.bank.rotations_deg(),
-            read=dataset.read,
-            sources=[dataset.name(i) for i in items],
             extras=config.bank.extras,
         )
         bank.metadata.update({"dataset": dataset.source})
