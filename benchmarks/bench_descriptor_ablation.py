@@ -136,6 +136,7 @@ VIEWS = {
     "rotation-weighted": ("mixed-smooth",),
     "pushpull": ("pushpull",),
     "extent": ("extent",),
+    "mixed+extent": ("mixed-smooth", "extent"),
 }
 
 RECOMMENDED_EXTRAS = ("radial", "angular")
@@ -200,6 +201,15 @@ ROWS = (
         RECOMMENDED_EXTRAS,
         hashed=False,
         key="extent",
+    ),
+    Row(
+        "recommended bank and the zoomed galaxies' bank side by side, 280 filters per class "
+        "drawn from both pools (prototype in the bench)",
+        "mixed+extent",
+        280,
+        RECOMMENDED_EXTRAS,
+        hashed=False,
+        key="mixed+extent",
     ),
     Row(
         "recommended + each filter's rotation relative to the dominant one (cos, sin; "
@@ -529,6 +539,16 @@ def rotation_features(values: np.ndarray, angles_deg: np.ndarray) -> np.ndarray:
 
 def make_view(name: str, described: dict[str, dict]) -> dict[str, np.ndarray]:
     """Return the feature set ``name``: per filter ``width`` columns, (n, F * width)."""
+    if name == "mixed+extent":  # the two pools side by side, as one pool of 2F filters
+        both = [described[pool] for pool in VIEWS[name]]
+        values = np.hstack([pool["descriptors"] for pool in both])
+        return {
+            "descriptors": values,
+            "single": values,
+            "width": np.asarray(1),
+            "filter_class": np.concatenate([pool["filter_class"] for pool in both]),
+            "prototype_row": np.concatenate([pool["prototype_row"] for pool in both]),
+        }
     base = described[VIEWS[name][0]]
     values = base["descriptors"].astype(np.float64)
     n, n_filters = values.shape[0], base["filter_class"].size
