@@ -16,7 +16,7 @@ Examples
 (64, 64)
 """
 
-from cosfire._atomic import atomic_write
+from cosfire._atomic import atomic_write, check_format_version
 from cosfire.apply import apply, response_maps
 from cosfire.bank import FilterBank, configure_bank, load_bank
 from cosfire.blur import blur_radius, blur_sigma, blurred_response
@@ -58,6 +58,7 @@ __all__ = [
     "Preprocessing",
     "apply",
     "atomic_write",
+    "check_format_version",
     "blur_radius",
     "blur_sigma",
     "blurred_response",

@@ -21,7 +21,7 @@ from typing import Any
 
 import numpy as np
 
-from cosfire._atomic import atomic_write
+from cosfire._atomic import atomic_write, check_format_version
 from cosfire.configure import FilterConfig, NoTuplesError, configure_with
 from cosfire.filter import CosfireFilter
 from cosfire.morphology import morphology_names
@@ -256,11 +256,7 @@ def load_bank(path: str | os.PathLike[str]) -> FilterBank:
             f"'{source}' is not a cosfire-hash filter bank; create one with `cosfire-hash configure`"
         )
     version = int(spec.get("format_version", 0))
-    if version > BANK_FORMAT_VERSION:
-        raise ValueError(
-            f"'{source}' is a filter bank of format version {version}, newer than this "
-            f"cosfire-hash reads ({BANK_FORMAT_VERSION}); upgrade cosfire-hash"
-        )
+    check_format_version(version, BANK_FORMAT_VERSION, what="a filter bank", source=f"'{source}'")
     return FilterBank.from_dict(spec)
 
 

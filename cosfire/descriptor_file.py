@@ -33,7 +33,7 @@ from pathlib import Path
 
 import numpy as np
 
-from cosfire._atomic import atomic_write
+from cosfire._atomic import atomic_write, check_format_version
 
 __all__ = [
     "DESCRIPTOR_FORMAT_VERSION",
@@ -355,11 +355,9 @@ def load_descriptors(path: str | os.PathLike[str], *, mmap: bool = False) -> Des
             "create one with `cosfire-hash describe`"
         )
     version = int(contents.get("format_version", DESCRIPTOR_FORMAT_VERSION))
-    if version > DESCRIPTOR_FORMAT_VERSION:
-        raise ValueError(
-            f"'{source}' has descriptor format version {version}, newer than this cosfire-hash "
-            f"understands ({DESCRIPTOR_FORMAT_VERSION}); upgrade cosfire-hash"
-        )
+    check_format_version(
+        version, DESCRIPTOR_FORMAT_VERSION, what="a descriptor file", source=f"'{source}'"
+    )
     descriptors = contents["descriptors"]
     _check_finite(descriptors, source)
     return DescriptorSet(

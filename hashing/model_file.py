@@ -21,7 +21,7 @@ from typing import Any
 
 import torch
 
-from retrieval import atomic_write
+from retrieval import atomic_write, check_format_version
 
 __all__ = [
     "MODEL_FORMAT",
@@ -111,11 +111,7 @@ def read_model_file(path: str | os.PathLike[str], *, device: str = "cpu") -> Mod
     if not isinstance(header, dict) or header.get("format") != MODEL_FORMAT:
         raise ValueError(f"'{source}' is not a cosfire-hash hashing model")
     version = int(header.get("format_version", 0))
-    if version > MODEL_FORMAT_VERSION:
-        raise ValueError(
-            f"'{source}' is a model of format version {version}, newer than this cosfire-hash "
-            f"reads ({MODEL_FORMAT_VERSION}); upgrade cosfire-hash"
-        )
+    check_format_version(version, MODEL_FORMAT_VERSION, what="a model", source=f"'{source}'")
     kind = str(header.get("kind", "mlp"))
     if kind not in MODEL_KINDS:
         raise ValueError(

@@ -11,7 +11,7 @@ Examples
 (1, 5)
 """
 
-from retrieval._atomic import atomic_write
+from retrieval._atomic import atomic_write, check_format_version
 from retrieval.anomalies import (
     AnomalyConfig,
     anomaly_scores,
@@ -63,6 +63,7 @@ __all__ = [
     "archive_features",
     "as_packed",
     "atomic_write",
+    "check_format_version",
     "average_precision_at_k",
     "distance_matrix",
     "hamming_distances",

@@ -1,4 +1,5 @@
-"""Atomic file writes: a crash leaves either the old file or the new one, never half of one."""
+"""File safety: atomic writes (a crash leaves the old file or the new one, never half of one)
+and the one format-version check every loader makes."""
 
 from __future__ import annotations
 
@@ -47,3 +48,37 @@ def atomic_write(path: str | os.PathLike[str], mode: str = "wb") -> Iterator[IO]
         with contextlib.suppress(FileNotFoundError):
             os.unlink(tmp_name)
         raise
+
+
+def check_format_version(version: int, supported: int, *, what: str, source: str) -> None:
+    """Refuse a file written by a newer release: one message for every file format.
+
+    Parameters
+    ----------
+    version : int
+        The ``format_version`` the file says it has.
+    supported : int
+        The newest version this release reads.
+    what : str
+        What the file is, with its article, e.g. ``"a filter bank"``.
+    source : str
+        How to name the file in the message, e.g. its quoted path.
+
+    Raises
+    ------
+    ValueError
+        If ``version`` is newer than ``supported``; the message asks for an upgrade.
+
+    Examples
+    --------
+    >>> check_format_version(1, 2, what="an archive", source="'a.chx'")
+    >>> check_format_version(3, 2, what="an archive", source="'a.chx'")  # doctest: +ELLIPSIS
+    Traceback (most recent call last):
+    ...
+    ValueError: 'a.chx' is an archive of format version 3, newer than ...; upgrade cosfire-hash
+    """
+    if version > supported:
+        raise ValueError(
+            f"{source} is {what} of format version {version}, newer than this cosfire-hash "
+            f"reads ({supported}); upgrade cosfire-hash"
+        )

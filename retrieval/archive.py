@@ -46,7 +46,7 @@ from typing import Any
 
 import numpy as np
 
-from retrieval._atomic import atomic_write
+from retrieval._atomic import atomic_write, check_format_version
 from retrieval.index import HammingIndex
 
 __all__ = ["ARCHIVE_FORMAT_VERSION", "Archive", "load_archive", "save_archive"]
@@ -260,11 +260,7 @@ def load_archive(path: str | os.PathLike[str]) -> Archive:
     if manifest.get("format") != _FORMAT:
         raise ValueError(f"'{source}' is not a cosfire-hash archive")
     version = int(manifest.get("format_version", 0))
-    if version > ARCHIVE_FORMAT_VERSION:
-        raise ValueError(
-            f"archive '{source}' has format version {version}, newer than this cosfire-hash "
-            f"reads ({ARCHIVE_FORMAT_VERSION}); upgrade cosfire-hash"
-        )
+    check_format_version(version, ARCHIVE_FORMAT_VERSION, what="an archive", source=f"'{source}'")
     checksums = manifest.get("members", {})
     stored = _MEMBERS + tuple(name for name in (_DESCRIPTORS, _ANGLES) if name in checksums)
     for name in stored:

@@ -30,7 +30,7 @@ from typing import Literal
 
 import numpy as np
 
-from retrieval._atomic import atomic_write
+from retrieval._atomic import atomic_write, check_format_version
 from retrieval.codes import as_packed, n_bytes
 
 __all__ = ["INDEX_FORMAT_VERSION", "HammingIndex", "IndexKind"]
@@ -276,11 +276,7 @@ class HammingIndex:
         except (OSError, ValueError) as error:
             raise ValueError(f"{name} is not a readable Hamming index ({error})") from error
         version = int(fields.get("format_version", 0))
-        if version > INDEX_FORMAT_VERSION:
-            raise ValueError(
-                f"{name} has index format version {version}, newer than this cosfire-hash reads "
-                f"({INDEX_FORMAT_VERSION}); upgrade cosfire-hash"
-            )
+        check_format_version(version, INDEX_FORMAT_VERSION, what="a Hamming index", source=name)
         index = cls(
             int(fields["bits"]),
             kind=str(fields["kind"]),  # type: ignore[arg-type]
