@@ -34,9 +34,9 @@ def fetch(dest: Path | None, check_path: Path | None) -> None:
     from cosfire.datasets import fetch_first, first_checksum
 
     if check_path is not None:
-        import hashlib
+        from cli._provenance import file_sha256
 
-        digest = hashlib.sha256(check_path.read_bytes()).hexdigest()
+        digest = file_sha256(check_path)
         if digest != first_checksum():
             raise click.ClickException(
                 f"{check_path} has SHA-256 {digest}, expected {first_checksum()}; download it again"
