@@ -44,8 +44,9 @@ this script (not library options):
   maximum-relevance, quotient form: ANOVA F over mean absolute correlation with the filters
   already chosen, classes in turn) on the training rows of each fold (train split for test);
 * ``pushpull``: input-level push-pull inhibition: every DoG channel's response becomes
-  ``max(0, DoG_on(sigma) - nu * DoG_off(xi * sigma))`` with nu = 1, xi = 2 (not tuned), the
-  pool's tuples kept (configured on the push responses).
+  ``max(0, DoG_on(sigma) - nu * DoG_off(xi * sigma))`` with nu = 1, xi = 2 (``pushpull``) or
+  nu = 2 (``pushpull-strong``; not tuned), the pool's tuples kept (configured on the push
+  responses).
 """
 
 from __future__ import annotations
@@ -94,6 +95,7 @@ class Pool:
     smooth_px: float | None
     scales: tuple[float, ...] = (1.0,)
     derived: str = ""  # "", "upsilon", "pushpull" (from the mixed-smooth bank) or "extent"
+    push_pull: tuple[float, float] = (1.0, 2.0)  # nu, xi of a "pushpull" pool
 
 
 @dataclass(frozen=True)
@@ -118,13 +120,12 @@ POOLS = (
     Pool("mixed-smooth", (2.0, 3.0, 5.0), 1.0),
     Pool("upsilon", (2.0, 3.0, 5.0), 1.0, derived="upsilon"),
     Pool("pushpull", (2.0, 3.0, 5.0), 1.0, derived="pushpull"),
+    Pool("pushpull-strong", (2.0, 3.0, 5.0), 1.0, derived="pushpull", push_pull=(2.0, 2.0)),
     Pool("extent", (2.0, 3.0, 5.0), 1.0, derived="extent"),
 )
 
 #: Scale factors of the ``upsilon`` pool (beside 1, which is the mixed-smooth pool itself).
 UPSILONS = (2.0**-0.5, 2.0**0.5)
-#: Push-pull inhibition of the ``pushpull`` pool: strength nu and pull sigma factor xi.
-PUSH_PULL = (1.0, 2.0)
 
 #: Feature sets built from the described pools: name -> (pools it reads).
 VIEWS = {
@@ -135,6 +136,7 @@ VIEWS = {
     "rotation": ("mixed-smooth",),
     "rotation-weighted": ("mixed-smooth",),
     "pushpull": ("pushpull",),
+    "pushpull-strong": ("pushpull-strong",),
     "extent": ("extent",),
     "mixed+extent": ("mixed-smooth", "extent"),
 }
@@ -264,6 +266,14 @@ ROWS = (
         RECOMMENDED_EXTRAS,
         hashed=False,
         key="pushpull",
+    ),
+    Row(
+        "recommended with stronger push-pull inhibition (nu 2, xi 2; prototype in the bench)",
+        "pushpull-strong",
+        140,
+        RECOMMENDED_EXTRAS,
+        hashed=False,
+        key="pushpull-strong",
     ),
 )
 
@@ -456,7 +466,7 @@ def describe_pool(pool: Pool, dataset, out: Path, per_class: int) -> dict[str, n
         if pool.derived == "upsilon":
             bank = scaled_bank(source, UPSILONS)
         else:
-            bank = push_pull_bank(source, *PUSH_PULL)
+            bank = push_pull_bank(source, *pool.push_pull)
     else:
         if pool.derived == "extent":
             factors = extent_factors(dataset, out, Preprocessing(crop_px=150, smooth_px=1.0))
@@ -489,7 +499,7 @@ def pool_bank(pool: Pool, dataset, out: Path, per_class: int) -> FilterBank:
         source = base_bank(mixed, dataset, out, per_class)
         if pool.derived == "upsilon":
             return scaled_bank(source, UPSILONS)
-        return push_pull_bank(source, *PUSH_PULL)
+        return push_pull_bank(source, *pool.push_pull)
     if pool.derived:
         raise ValueError(f"no noisy queries for the {pool.name!r} pool")
     return base_bank(pool, dataset, out, per_class)
@@ -855,7 +865,7 @@ def run(args) -> dict:
     noisy_pools = {}
     if args.noise > 0:
         for view in sorted(views):
-            if view in ("mixed-smooth", "pushpull", "papers"):
+            if view in ("mixed-smooth", "pushpull", "pushpull-strong", "papers"):
                 pool = next(p for p in POOLS if p.name == view)
                 stored = noisy_test(pool, dataset, args.out, args.pool_per_class, args.noise)
                 noisy_pools[view] = {**pools[view], **stored}
