@@ -163,7 +163,7 @@ def bench_dataset(name: str, loader, args) -> dict:
         else {}
     )
     rows = []
-    variants = [(recipe, None) for recipe in args.recipes]
+    variants = [] if args.distilled_only else [(recipe, None) for recipe in args.recipes]
     if teachers:
         variants += [(recipe, "svm") for recipe in args.recipes]
     for recipe, teacher in variants:
@@ -258,6 +258,9 @@ def main(argv: list[str] | None = None) -> None:
         choices=["none", "svm"],
         default="none",
         help="also train every recipe distilled from this teacher (rows RECIPE+svm)",
+    )
+    parser.add_argument(
+        "--distilled-only", action="store_true", help="with --teacher: only the RECIPE+svm rows"
     )
     parser.add_argument(
         "--mixup-copies", type=int, default=2, help="mixtures per training row (distilled rows)"

@@ -9,6 +9,11 @@ extra rows (mixtures of two training descriptors, rotated copies, unlabelled arc
 descriptors) take the teacher's predicted labels. The network then learns the teacher's
 decision boundary between the training galaxies, not only at them.
 
+Measured on FIRST (``benchmarks/bench_hashing.py --teacher svm``, csq recipe, 36 bits, 3 seeds)
+this did not help: the unweighted SVM gives most mixtures the majority class (63 % of them on
+the papers' bank, whose training split is 47 % one class), and the codes lose 1 to 8 points.
+The tool stays for teachers and extra rows that suit it (unlabelled archive galaxies).
+
 Examples
 --------
 >>> import numpy as np
