@@ -56,10 +56,15 @@ SVM_C = (1.0, 10.0, 100.0, 1e3, 1e4)
 #: section kind -> (benchmark script beside this file, its heading in the old report if any)
 SECTIONS = {
     "ablation": "bench_descriptor_ablation",
+    "ablation-directions": "bench_descriptor_ablation",
     "hashing": "bench_hashing",
     "cnn": "bench_cnn",
     "anomalies": "bench_anomalies",
     "orientation": "bench_orientation",
+}
+#: kinds that reuse another kind's script under their own heading
+HEADINGS = {
+    "ablation-directions": "## Directions tried beyond the recommended preset (descriptor ablation)",
 }
 
 
@@ -70,6 +75,8 @@ def section_text(kind: str, path: Path) -> str:
     sys.path.insert(0, str(Path(__file__).resolve().parent))
     module = importlib.import_module(SECTIONS[kind])
     body = module.report_section(json.loads(path.read_text())).strip()
+    if kind in HEADINGS:
+        body = HEADINGS[kind] + "\n" + body.split("\n", 1)[1]
     return f"<!-- section:{kind} -->\n{body}\n<!-- /section:{kind} -->"
 
 
