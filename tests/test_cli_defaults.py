@@ -1,6 +1,7 @@
 """Every default of a command option that mirrors a library setting is the library's.
 
-For the commands ``pipeline``, ``tune``, ``train``, ``configure`` and ``describe``, every option
+For every command but ``data`` (``pipeline``, ``tune``, ``train``, ``configure``, ``describe``,
+``index``, ``search``, ``evaluate``, ``anomalies``, ``explain``), every option
 is either in ``MIRRORS`` (its default is compared with the library config field or function
 default it stands for) or in ``NO_COUNTERPART`` (with the reason), so that a new option must be
 classified here before the tests pass. Defaults of None that mean "the recipe's / preset's"
@@ -27,6 +28,9 @@ from cosfire.preprocess import Preprocessing
 from cosfire.presets import bank_preset
 from hashing.cnn import CNNConfig
 from hashing.training import RECIPES, TrainingConfig
+from retrieval.anomalies import AnomalyConfig
+from retrieval.index import HammingIndex
+from retrieval.metrics import retrieval_report
 
 
 def _default(function, name: str):
@@ -119,6 +123,14 @@ MIRRORS = {
         {"fail": "raise", "skip": "skip"}.get,
         _default(describe_report, "on_error"),
     ),
+    ("index", "kind"): (str, _default(HammingIndex.__init__, "kind")),
+    ("evaluate", "k"): (int, _default(retrieval_report, "k")),
+    ("evaluate", "ties"): (str, _default(retrieval_report, "ties")),
+    ("evaluate", "seed"): (int, _default(retrieval_report, "seed")),
+    ("anomalies", "method"): (str, AnomalyConfig().method),
+    ("anomalies", "features"): (str, AnomalyConfig().features),
+    ("anomalies", "n_neighbors"): (int, AnomalyConfig().n_neighbors),
+    ("anomalies", "seed"): (int, AnomalyConfig().seed),
 }  # fmt: skip  (a table: one option per line reads better than ruff's wrapped entries)
 
 #: options whose default None means "the recipe's" or "the preset's": the library field that
@@ -175,9 +187,55 @@ NO_COUNTERPART = {
     ("describe", "angles"): "the shell keeps the angle of every filter's maximum for `search`; "
     "the library function leaves it out unless asked (it costs memory)",
     ("describe", "quiet"): "shell only: progress bar",
+    ("index", "bank_path"): "input file (none: an archive searched by descriptors only)",
+    ("index", "model_path"): "input file, required",
+    ("index", "descriptors_path"): "input file",
+    ("index", "dataset"): "input data set (CNN archives)",
+    ("index", "split"): "input split",
+    ("index", "output"): "output file, required",
+    ("search", "archive_path"): "input file",
+    ("search", "queries"): "input images, descriptor files or archive items",
+    ("search", "k"): "shell only: how many results to print (HammingIndex.search has no default)",
+    ("search", "as_json"): "shell only: output format",
+    ("search", "plot"): "output file",
+    ("search", "explain_path"): "output file",
+    ("search", "explain_rank"): "shell only: which printed result --explain draws",
+    ("search", "bank_override"): "input file (none: the one the archive records)",
+    ("search", "model_override"): "input file (none: the one the archive records)",
+    ("evaluate", "archive_path"): "input file",
+    ("evaluate", "queries_path"): "input file",
+    ("evaluate", "dataset"): "input data set (CNN archives)",
+    ("evaluate", "split"): "input split (the queries)",
+    ("evaluate", "as_json"): "shell only: output format",
+    ("evaluate", "plot_dir"): "output folder",
+    ("evaluate", "bank_override"): "input file (none: the one the archive records)",
+    ("evaluate", "model_override"): "input file (none: the one the archive records)",
+    ("anomalies", "archive_path"): "input file",
+    ("anomalies", "queries"): "input images or descriptor files (none: the archive's own items)",
+    ("anomalies", "top"): "shell only: how many ranked galaxies to print",
+    ("anomalies", "as_json"): "shell only: output format",
+    ("anomalies", "plot"): "output file",
+    ("anomalies", "bank_override"): "input file (none: the one the archive records)",
+    ("anomalies", "model_override"): "input file (none: the one the archive records)",
+    ("explain", "bank_path"): "input file",
+    ("explain", "filter_number"): "which filter of the input bank (the first)",
+    ("explain", "prototype"): "input image",
+    ("explain", "image"): "input image",
+    ("explain", "output"): "output file",
 }
 
-COMMANDS = ("pipeline", "tune", "train", "configure", "describe")
+COMMANDS = (
+    "pipeline",
+    "tune",
+    "train",
+    "configure",
+    "describe",
+    "index",
+    "search",
+    "evaluate",
+    "anomalies",
+    "explain",
+)
 
 
 def _parameters():
