@@ -7,7 +7,7 @@
    ``convention="cosfire2013"`` changes against the defaults) instead of bilinear shifts move
    the SVM accuracy? The bank is the papers' setting (``cosfire-hash configure --dataset first
    --per-class 93 --seed S``); the ``fix`` bank is the same filters with ``shift="fix"``.
-   Protocol of ``cli/tuning.py``: quadratic SVM on L2-normalised descriptors, C chosen on
+   Protocol of ``retrieval.classification``: quadratic SVM on L2-normalised descriptors, C chosen on
    valid among (1, 10, 100), then test accuracy at that C.
 
 Descriptors are cached under ``--work`` (the seed-0 bilinear ones are taken from
@@ -34,12 +34,12 @@ import numpy as np
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from cli.tuning import svm_valid_accuracy  # noqa: E402
 from cosfire.bank import FilterBank, configure_bank, load_bank  # noqa: E402
 from cosfire.configure import FilterConfig  # noqa: E402
 from cosfire.datasets import open_dataset  # noqa: E402
 from cosfire.descriptor import describe  # noqa: E402
 from cosfire.descriptor_file import DescriptorSet, load_descriptors, save_descriptors  # noqa: E402
+from retrieval.classification import SVMProtocol, svm_accuracy_by_c  # noqa: E402
 
 SPLITS = ("train", "valid", "test")
 CS = (1.0, 10.0, 100.0)
@@ -53,6 +53,12 @@ DRIVE_SETTINGS = {
         "weighted": False,
     },
 }
+
+
+def _svm_by_c(train_x, train_y, score_x, score_y, cs) -> dict[float, float]:
+    """Accuracy per C of the library's SVM protocol (quadratic kernel, L2 rows)."""
+    protocol = SVMProtocol(cs=tuple(cs))
+    return svm_accuracy_by_c(train_x, train_y, score_x, score_y, protocol=protocol)
 
 
 def default_drive_folder() -> Path:
@@ -109,11 +115,9 @@ def descriptors(bank: FilterBank, dataset, split: str, path: Path, jobs: int) ->
 def svm_scores(sets: dict[str, DescriptorSet]) -> dict[str, object]:
     """Valid accuracy per C, the C chosen on valid, and test accuracy at that C."""
     train, valid, test = (sets[s] for s in SPLITS)
-    valid_by_c = svm_valid_accuracy(
-        train.descriptors, train.labels, valid.descriptors, valid.labels, CS
-    )
+    valid_by_c = _svm_by_c(train.descriptors, train.labels, valid.descriptors, valid.labels, CS)
     best_c = max(valid_by_c, key=lambda c: (valid_by_c[c], -c))
-    test_accuracy = svm_valid_accuracy(
+    test_accuracy = _svm_by_c(
         train.descriptors, train.labels, test.descriptors, test.labels, (best_c,)
     )[best_c]
     return {

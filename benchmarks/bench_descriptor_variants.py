@@ -27,12 +27,12 @@ from dataclasses import replace
 import numpy as np
 
 import cosfire.plan
-from cli.tuning import svm_valid_accuracy
 from cosfire.bank import configure_bank
 from cosfire.configure import FilterConfig
 from cosfire.datasets import open_dataset, stratified_subset
 from cosfire.descriptor import describe
 from cosfire.preprocess import Preprocessing
+from retrieval.classification import SVMProtocol, svm_accuracy_by_c
 
 VARIANTS: dict[str, dict] = {
     "radio defaults": {},
@@ -50,6 +50,12 @@ VARIANTS: dict[str, dict] = {
 
 
 @contextlib.contextmanager
+def _svm_by_c(train_x, train_y, score_x, score_y, cs) -> dict[float, float]:
+    """Accuracy per C of the library's SVM protocol (quadratic kernel, L2 rows)."""
+    protocol = SVMProtocol(cs=tuple(cs))
+    return svm_accuracy_by_c(train_x, train_y, score_x, score_y, protocol=protocol)
+
+
 def floored_maps(fraction: float) -> Iterator[None]:
     """Diagnostic only: every blurred map gets a floor of ``fraction`` of its maximum."""
     original = cosfire.plan.blurred_response
@@ -85,7 +91,7 @@ def score(variant: dict, dataset, train_items, valid_items, per_class: int, jobs
     ).with_invariances(scales=variant.get("scales"), reflection=variant.get("reflection"))
     train_x = describe(bank, train_items, read=dataset.read, n_jobs=jobs)
     valid_x = describe(bank, valid_items, read=dataset.read, n_jobs=jobs)
-    accuracy = svm_valid_accuracy(train_x, train_y, valid_x, valid_y, (1.0, 10.0, 100.0, 1000.0))
+    accuracy = _svm_by_c(train_x, train_y, valid_x, valid_y, (1.0, 10.0, 100.0, 1000.0))
     return {
         "valid_accuracy": max(accuracy.values()),
         "zero_fraction": float(np.mean(train_x == 0)),
