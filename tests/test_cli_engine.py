@@ -22,9 +22,20 @@ def run(*args: str) -> str:
 def test_configure_and_describe_a_real_slice(real_slice: Path, tmp_path: Path) -> None:
     bank_path = tmp_path / "bank.json"
     output = run(
-        "configure", "--dataset", str(real_slice), "--split", "train", "--per-class", "2",
-        "--seed", "3", "--rotations", "12", "-o", str(bank_path),
-    )  # fmt: skip
+        "configure",
+        "--dataset",
+        str(real_slice),
+        "--split",
+        "train",
+        "--per-class",
+        "2",
+        "--seed",
+        "3",
+        "--rotations",
+        "12",
+        "-o",
+        str(bank_path),
+    )
     assert "8 filters" in output
     bank = load_bank(bank_path)
     assert bank.class_names == ("Bent", "Compact", "FRI", "FRII")
@@ -34,9 +45,18 @@ def test_configure_and_describe_a_real_slice(real_slice: Path, tmp_path: Path) -
 
     descriptors_path = tmp_path / "test.npz"
     run(
-        "describe", "--bank", str(bank_path), str(real_slice), "--split", "test",
-        "-o", str(descriptors_path), "--jobs", "2", "--quiet",
-    )  # fmt: skip
+        "describe",
+        "--bank",
+        str(bank_path),
+        str(real_slice),
+        "--split",
+        "test",
+        "-o",
+        str(descriptors_path),
+        "--jobs",
+        "2",
+        "--quiet",
+    )
     described = load_descriptors(descriptors_path)
     assert described.descriptors.shape == (16, 8)
     assert described.descriptors.dtype == np.float32
@@ -60,8 +80,21 @@ def test_configure_and_describe_a_real_slice(real_slice: Path, tmp_path: Path) -
 def test_configure_on_one_prototype(real_slice: Path, tmp_path: Path) -> None:
     image = sorted((real_slice / "train" / "FRII").glob("*.png"))[0]
     bank_path = tmp_path / "one.json"
-    run("configure", "--prototype", str(image), "--label", "FRII", "--center", "75,75",
-        "--sigma", "4", "--rhos", "0:5:20", "-o", str(bank_path))  # fmt: skip
+    run(
+        "configure",
+        "--prototype",
+        str(image),
+        "--label",
+        "FRII",
+        "--center",
+        "75,75",
+        "--sigma",
+        "4",
+        "--rhos",
+        "0:5:20",
+        "-o",
+        str(bank_path),
+    )
     bank = load_bank(bank_path)
     assert bank.n_filters == 1 and bank.filters[0].center == (75, 75)
     assert max(bank.filters[0].rhos) <= 20
@@ -96,8 +129,21 @@ def test_help_does_not_import_heavy_packages() -> None:
 
 def test_configure_a_mixed_bank(tmp_path: Path) -> None:
     bank_path = tmp_path / "mixed.json"
-    run("configure", "--dataset", "synthetic", "--per-class", "2", "--bank-sigmas", "2,4",
-        "--smooth-px", "1", "--rotations", "4", "-o", str(bank_path))  # fmt: skip
+    run(
+        "configure",
+        "--dataset",
+        "synthetic",
+        "--per-class",
+        "2",
+        "--bank-sigmas",
+        "2,4",
+        "--smooth-px",
+        "1",
+        "--rotations",
+        "4",
+        "-o",
+        str(bank_path),
+    )
     bank = load_bank(bank_path)
     assert bank.preprocessing.smooth_px == 1.0
     sigmas = [{part.channel.sigma for part in f.tuples} for f in bank.filters]
