@@ -67,78 +67,31 @@ def evaluate(
     (e.g. from the authors' descriptors, `data import-mat`) is evaluated with a descriptor
     file. Reports mAP@k, mAP@R and precision@10/50/100, overall and per query class.
     """
-    import numpy as np
+    from cli.evaluating import UnsuitableQueries, evaluate_archive
+    from retrieval.metrics import precision_recall_curve, relevance
 
-    from cli._encoding import encode_dataset_split, is_cnn
-    from cli._provenance import archive_bank_and_model
-    from cosfire.descriptor_file import load_descriptors
-    from retrieval.archive import load_archive
-    from retrieval.codes import pack_codes
-    from retrieval.metrics import (
-        hamming_distances,
-        precision_recall_curve,
-        relevance,
-        retrieval_report,
-    )
-
-    archive = load_archive(archive_path)
-    if k > len(archive):
-        raise click.BadParameter(f"the archive holds {len(archive)} galaxies", param_hint="--k")
-    bank, model = archive_bank_and_model(archive, bank_override, model_override)
-    if (queries_path is None) == (dataset is None):
-        raise click.UsageError("give a QUERIES.npz file or --dataset (with --split), not both")
-    if queries_path is not None:
-        if is_cnn(model):
-            raise click.UsageError(
-                "this archive's model is a CNN: evaluate it with --dataset/--split"
-            )
-        described = load_descriptors(queries_path)
-        # without a bank file, the bank the archive's descriptors recorded (if any)
-        archive_bank = bank.sha256 if bank is not None else archive.bank_sha256
-        if archive_bank and described.bank_sha256 not in ("", archive_bank):
-            raise ValueError(
-                f"{queries_path} was described with another filter bank than the archive's"
-            )
-        class_names, labels = described.class_names, described.labels
-        codes = model.encode(described.descriptors)
-    else:
-        if bank is None and not is_cnn(model):
-            raise click.UsageError(
-                "this archive was indexed from descriptors without a filter bank, so --dataset "
-                "images cannot be described: give a QUERIES.npz descriptor file"
-            )
-        encoded, class_names, labels = encode_dataset_split(dataset, split, bank, model)
-        codes = encoded.codes
-    if np.any(labels < 0):
-        raise ValueError("the queries include unlabelled ones; evaluation needs labels")
-    unknown = set(np.asarray(class_names)[np.unique(labels)]) - set(archive.class_names)
-    if unknown:
-        raise ValueError(
-            f"query classes {sorted(unknown)} do not occur in the archive (classes "
-            f"{', '.join(archive.class_names)})"
+    try:
+        evaluation = evaluate_archive(
+            archive_path,
+            queries_path,
+            dataset=dataset,
+            split=split,
+            k=k,
+            ties=ties,  # type: ignore[arg-type]  (click.Choice checked it)
+            seed=seed,
+            bank_path=bank_override,
+            model_path=model_override,
         )
-    # compare labels by class name: the two may order their classes differently
-    query_labels = np.array([archive.class_names.index(class_names[i]) for i in labels])
-    codes = pack_codes(codes)
-    distances = hamming_distances(codes, archive.index.codes)
-    report = retrieval_report(
-        distances,
-        query_labels,
-        archive.labels,
-        k=k,
-        precision_ks=(10, 50, 100),
-        class_names=archive.class_names,
-        ties=ties,
-        seed=seed,  # type: ignore[arg-type]
-    )
-    report["bits"] = model.bits
+    except UnsuitableQueries as error:
+        raise click.UsageError(str(error)) from error
+    report, bits = evaluation.report, evaluation.bits
     if as_json:
         click.echo(json.dumps(report, indent=1))
     else:
         keys = [f"map_at_{k}", "map_at_r", "precision_at_10", "precision_at_50", "precision_at_100"]
         click.echo(
             f"{report['queries']} queries against {report['database']} galaxies, "
-            f"{model.bits}-bit codes, ties {ties}"
+            f"{bits}-bit codes, ties {ties}"
         )
         click.echo(f"{'':12s}" + "".join(f"{key:>18s}" for key in keys))
         click.echo(f"{'all':12s}" + "".join(f"{report[key]:18.4f}" for key in keys))
@@ -149,13 +102,13 @@ def evaluate(
 
         plot_dir.mkdir(parents=True, exist_ok=True)
         _, precision, recall = precision_recall_curve(
-            distances, relevance(query_labels, archive.labels)
+            evaluation.distances, relevance(evaluation.query_labels, evaluation.database_labels)
         )
         plot_pr_curve(
             recall,
             precision,
             plot_dir / "pr_curve.png",
-            title=f"{model.bits}-bit codes: mAP@{k} {report[f'map_at_{k}']:.3f}",
+            title=f"{bits}-bit codes: mAP@{k} {report[f'map_at_{k}']:.3f}",
         )
         plot_per_class(report, plot_dir / "per_class.png", keys=(f"map_at_{k}", "precision_at_10"))
         if not as_json:

@@ -141,3 +141,16 @@ def test_evaluate_and_anomalies_work_without_a_bank(bankless) -> None:
         )
     )
     assert len(ranked) == 3 and ranked[0]["path"].startswith("descriptors.mat:testing/")
+
+
+def test_evaluate_archive_in_python_is_what_the_command_prints(bankless) -> None:
+    from cli.evaluating import UnsuitableQueries, evaluate_archive
+
+    printed = json.loads(
+        run("evaluate", str(bankless["archive"]), str(bankless["test"]), "--k", "10", "--json")
+    )
+    evaluation = evaluate_archive(bankless["archive"], bankless["test"], k=10)
+    assert evaluation.report == printed
+    assert evaluation.distances.shape == (20, 80)
+    with pytest.raises(UnsuitableQueries, match="without a filter bank"):
+        evaluate_archive(bankless["archive"], dataset="synthetic", k=5)
