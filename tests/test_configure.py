@@ -6,11 +6,11 @@ import math
 
 import numpy as np
 import pytest
-from hypothesis import given
+from hypothesis import example, given
 from hypothesis import strategies as st
 
 from cosfire.apply import apply
-from cosfire.configure import NoTuplesError, circular_peaks, configure
+from cosfire.configure import PEAK_RTOL, NoTuplesError, circular_peaks, configure
 from cosfire.filter import CosfireFilter
 
 
@@ -78,15 +78,18 @@ def test_response_at_own_centre_is_the_maximum(seed: int) -> None:
 
 
 @given(st.lists(st.floats(0, 1), min_size=3, max_size=40), st.integers(0, 39))
+@example([0.0, 0.9999999999999999, 1.0], 0)  # a plateau 1 ulp high on one side
 def test_circular_peaks_are_local_maxima_and_shift_with_the_signal(
     values: list[float], shift: int
 ) -> None:
     signal = np.array(values)
     peaks = circular_peaks(signal)
+    # neighbours within the round-off tolerance are one plateau, so a peak may sit 1 ulp low
+    slack = PEAK_RTOL * signal.max()
     for peak in peaks:
         assert signal[peak] > 0
-        assert signal[peak] >= signal[(peak - 1) % signal.size]
-        assert signal[peak] >= signal[(peak + 1) % signal.size]
+        assert signal[peak] >= signal[(peak - 1) % signal.size] - slack
+        assert signal[peak] >= signal[(peak + 1) % signal.size] - slack
     rolled = circular_peaks(np.roll(signal, shift % signal.size))
     assert len(rolled) == len(peaks)
 
