@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import math
 from pathlib import Path
 
 import click
@@ -77,40 +76,27 @@ def search(
     responded to both (null when no filter responded to both). Archives and descriptor files
     written without these angles give no angle; the command says so once.
     """
-    from cli._encoding import require_bank_for_images
-    from cli._provenance import archive_bank_and_model
-    from retrieval.archive import load_archive
+    from cli.evaluating import UnsuitableQueries
+    from cli.searching import MissingBank, search_archive
 
-    archive = load_archive(archive_path)
-    if k > len(archive):
-        raise click.BadParameter(f"the archive holds {len(archive)} galaxies", param_hint="-k")
     if explain_path is not None and explain_rank > k:
         raise click.BadParameter(f"there are only {k} results (-k)", param_hint="--explain-rank")
-    bank, model = archive_bank_and_model(archive, bank_override, model_override)
-    if explain_path is not None and bank is None:
-        raise click.UsageError(
-            "--explain draws COSFIRE filters, but this archive has no filter bank (built from a "
-            "CNN model or from descriptors alone); use an archive from `cosfire-hash index --bank`"
+    try:
+        found = search_archive(
+            archive_path,
+            queries,
+            k=k,
+            bank_path=bank_override,
+            model_path=model_override,
+            require_bank=explain_path is not None,
         )
-    positions = _item_positions(archive, queries)
-    require_bank_for_images([q for q in queries if q not in positions], bank, model)
-    names, labels, codes, described = _query_codes(archive, queries, positions, bank, model)
-    distances, ids = archive.index.search(codes, k)
-    match_angles = _match_angles(archive, described, ids, bank, model)
-    results = []
-    for query_number, (name, label, row_distances, row_ids) in enumerate(
-        zip(names, labels, distances, ids, strict=True)
-    ):
-        found = [
-            {"rank": rank + 1, "path": path, "label": found_label, "distance": int(distance)}
-            for rank, ((path, found_label), distance) in enumerate(
-                zip(archive.lookup(row_ids), row_distances, strict=True)
-            )
-        ]
-        angles = match_angles[query_number]
-        for hit, angle in zip(found, angles if angles is not None else (), strict=False):
-            hit["angle_deg"] = round(float(angle), 1) if math.isfinite(angle) else None
-        results.append({"query": name, "label": label, "results": found})
+    except MissingBank as error:
+        raise click.UsageError(f"--explain draws COSFIRE filters, but {error}") from error
+    except UnsuitableQueries as error:
+        raise click.UsageError(str(error)) from error
+    results, bank, model, archive = found.results, found.bank, found.model, found.archive
+    for note in found.notes:
+        click.echo(note, err=True)
     if as_json:
         click.echo(json.dumps(results, indent=1))
     else:
@@ -132,7 +118,14 @@ def search(
                     f"{hit['path']}"
                 )
     if explain_path is not None:
-        _explain(bank, archive, queries[0], names[0], int(ids[0][explain_rank - 1]), explain_path)
+        _explain(
+            bank,
+            archive,
+            queries[0],
+            results[0]["query"],
+            int(found.ids[0][explain_rank - 1]),
+            explain_path,
+        )
         if not as_json:
             click.echo(f"wrote {explain_path}")
     if plot is not None:
@@ -149,123 +142,6 @@ def search(
         )
         if not as_json:
             click.echo(f"wrote {plot}")
-
-
-def _item_positions(archive, queries: tuple[str, ...]) -> dict[str, int]:
-    """The QUERY arguments that name one of the archive's galaxies (not a file), by position."""
-    positions = {}
-    for query in queries:
-        if Path(query).is_file():
-            continue
-        position = archive.item_position(query)
-        if position is None:
-            raise click.BadParameter(
-                f"'{query}' is neither a file nor the path or unique file name of a galaxy in "
-                "the archive",
-                param_hint="QUERY",
-            )
-        positions[query] = position
-    return positions
-
-
-def _query_codes(archive, queries, positions: dict[str, int], bank, model):
-    """Names, class names, packed codes and (with a bank) descriptors of the queries, in order.
-
-    A query naming an archive galaxy takes its stored code, descriptors and angles.
-    """
-    import numpy as np
-
-    from cli._encoding import DescribedQueries, describe_queries, encode_queries
-    from retrieval.codes import as_packed
-
-    names, labels, codes, descriptors, angles, has_angles = [], [], [], [], [], []
-    for query in queries:
-        if query in positions:
-            row = positions[query]
-            names.append(archive.paths[row])
-            labels.append(archive.label_name(int(archive.labels[row])))
-            codes.append(archive.index.codes[row : row + 1])
-            if archive.descriptors is not None:
-                descriptors.append(archive.descriptors[row : row + 1])
-                stored = archive.angles_deg
-                kept = stored is not None
-                angles.append(stored[row : row + 1] if kept else descriptors[-1] * np.nan)
-                has_angles.append([kept])
-        elif bank is None:  # a CNN, or descriptors without a bank: codes only
-            encoded = encode_queries([query], bank, model)
-            names += encoded.names
-            labels += encoded.labels
-            codes.append(as_packed(encoded.codes, model.bits))
-        else:
-            found = describe_queries([query], bank, angles=True)
-            names += found.names
-            labels += found.labels
-            codes.append(as_packed(model.encode(found.descriptors), model.bits))
-            descriptors.append(found.descriptors)
-            angles.append(found.angles_deg)
-            has_angles.append(found.has_angles)
-    packed = np.concatenate(codes)
-    if bank is None or len(descriptors) != len(codes):
-        return names, labels, packed, None
-    described = DescribedQueries(
-        names,
-        labels,
-        np.concatenate(descriptors),
-        np.concatenate(angles),
-        np.concatenate(has_angles).astype(bool),
-    )
-    return names, labels, packed, described
-
-
-def _match_angles(archive, described, ids, bank, model) -> list:
-    """Per query, the angle of each of its results (None where angles are missing).
-
-    Says once on stderr when the archive or a query has no angles.
-    """
-    from cli._encoding import is_cnn
-    from cosfire.orientation import filter_extents_px, match_rotations, rotation_step_deg
-
-    if bank is None:
-        click.echo(
-            "note: this archive's model is a CNN, which keeps no filter angles; results have no "
-            "angle_deg"
-            if is_cnn(model)
-            else "note: this archive has no filter bank (indexed from descriptors alone), so "
-            "the angles of matches are unknown; results have no angle_deg",
-            err=True,
-        )
-        return [None] * len(ids)
-    if archive.angles_deg is None or described is None:
-        click.echo(
-            "note: this archive stores no filter angles (built before they were kept, or "
-            "described with --no-angles); results have no angle_deg. Describe and index again "
-            "to get them.",
-            err=True,
-        )
-        return [None] * len(ids)
-    missing = [
-        name for name, kept in zip(described.names, described.has_angles, strict=True) if not kept
-    ]
-    if missing:
-        click.echo(
-            f"note: {len(missing)} queries come from descriptor files without angles (first: "
-            f"{missing[0]}); their results have no angle_deg",
-            err=True,
-        )
-    step, extents = rotation_step_deg(bank.rotations_deg), filter_extents_px(bank)
-    return [
-        match_rotations(
-            described.angles_deg[row],
-            described.descriptors[row],
-            archive.angles_deg[row_ids],
-            archive.descriptors[row_ids],
-            step_deg=step,
-            extents_px=extents,
-        )
-        if described.has_angles[row]
-        else None
-        for row, row_ids in enumerate(ids)
-    ]
 
 
 def _explain(bank, archive, query: str, query_name: str, match_id: int, output: Path) -> None:

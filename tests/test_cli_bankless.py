@@ -154,3 +154,16 @@ def test_evaluate_archive_in_python_is_what_the_command_prints(bankless) -> None
     assert evaluation.distances.shape == (20, 80)
     with pytest.raises(UnsuitableQueries, match="without a filter bank"):
         evaluate_archive(bankless["archive"], dataset="synthetic", k=5)
+
+
+def test_search_archive_in_python_is_what_the_command_prints(bankless) -> None:
+    from cli.searching import MissingBank, search_archive
+
+    archive_path = str(bankless["archive"])
+    printed = json.loads(run("search", archive_path, str(bankless["test"]), "-k", "5", "--json"))
+    found = search_archive(bankless["archive"], [str(bankless["test"])], k=5)
+    assert found.results == printed
+    assert found.ids.shape == (20, 5) and found.bank is None
+    assert any("no filter bank" in note for note in found.notes)
+    with pytest.raises(MissingBank):
+        search_archive(bankless["archive"], [str(bankless["test"])], k=5, require_bank=True)
