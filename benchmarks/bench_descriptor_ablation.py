@@ -66,6 +66,7 @@ import numpy as np
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from cli.tuning import draw_filters  # noqa: E402
 from cosfire.bank import FilterBank, configure_bank, load_bank  # noqa: E402
 from cosfire.configure import FilterConfig  # noqa: E402
 from cosfire.datasets import open_dataset  # noqa: E402
@@ -611,24 +612,6 @@ def _extra_columns(groups: tuple[str, ...]) -> np.ndarray:
     return np.asarray([k for k, name in enumerate(names) if name in wanted], dtype=np.int64)
 
 
-def draw_filters(
-    pool: dict[str, np.ndarray], per_class: int, allowed_rows: np.ndarray, seed: int
-) -> np.ndarray:
-    """Return pool filter indices: ``per_class`` per class with prototypes in ``allowed_rows``."""
-    rng = np.random.default_rng(seed)
-    allowed = np.isin(pool["prototype_row"], allowed_rows)
-    chosen = []
-    for label in np.unique(pool["filter_class"]):
-        candidates = np.flatnonzero(allowed & (pool["filter_class"] == label))
-        if candidates.size < per_class:
-            raise ValueError(
-                f"class {label}: {candidates.size} pool filters usable, {per_class} asked; "
-                "raise --pool-per-class"
-            )
-        chosen.append(np.sort(rng.choice(candidates, size=per_class, replace=False)))
-    return np.concatenate(chosen)
-
-
 def mrmr_filters(
     pool: dict[str, np.ndarray],
     per_class: int,
@@ -682,7 +665,7 @@ def pick_filters(row, pool, rows: np.ndarray, labels: np.ndarray, seed: int) -> 
     """The row's pool filters for a training part ``rows``: drawn, or chosen by mRMR."""
     if row.select == "mrmr":
         return mrmr_filters(pool, row.per_class, rows, labels)
-    return draw_filters(pool, row.per_class, rows, seed=seed)
+    return draw_filters(pool["filter_class"], pool["prototype_row"], row.per_class, rows, seed)
 
 
 def row_features(row: Row, pools, morphology: np.ndarray, filters: np.ndarray | None):

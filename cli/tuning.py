@@ -39,7 +39,6 @@ __all__ = [
     "TuneResults",
     "grid_settings",
     "score_setting",
-    "svm_valid_accuracy",
     "tune",
 ]
 
@@ -164,29 +163,6 @@ def _filter_config(base: FilterConfig, setting: Mapping[str, Any]) -> FilterConf
         step = 5.0
         changes["rhos"] = tuple(float(r) for r in np.arange(0.0, setting["rho_max"] + 1e-9, step))
     return replace(base, **changes)
-
-
-def svm_valid_accuracy(
-    train_x: np.ndarray,
-    train_y: np.ndarray,
-    valid_x: np.ndarray,
-    valid_y: np.ndarray,
-    cs: tuple[float, ...] = (1.0, 10.0, 100.0),
-) -> dict[float, float]:
-    """Return the validation accuracy per C of the SVM protocol (quadratic kernel, L2 rows).
-
-    Kept for the benchmarks that score on a valid split; :func:`tune` cross-validates.
-
-    Examples
-    --------
-    >>> import numpy as np
-    >>> x = np.array([[1.0, 0], [0.9, 0.1], [0, 1.0], [0.1, 0.9]]); y = np.array([0, 0, 1, 1])
-    >>> svm_valid_accuracy(x, y, x, y, cs=(10.0,))
-    {10.0: 1.0}
-    """
-    from retrieval.classification import SVMProtocol, svm_accuracy_by_c
-
-    return svm_accuracy_by_c(train_x, train_y, valid_x, valid_y, protocol=SVMProtocol(cs=cs))
 
 
 def draw_filters(

@@ -8,6 +8,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from cli_archives import build_archive
 from click.testing import CliRunner
 
 from cli.main import main
@@ -23,54 +24,7 @@ def run(*args: str) -> str:
 @pytest.fixture(scope="module")
 def built(synthetic_root: Path, tmp_path_factory) -> dict[str, Path]:
     work = tmp_path_factory.mktemp("anomalies")
-    files = {name: work / name for name in ("bank.json", "train.npz", "test.npz", "model.pt")}
-    files["archive"] = work / "a.chx"
-    run(
-        "configure",
-        "--dataset",
-        str(synthetic_root),
-        "--per-class",
-        "1",
-        "--rotations",
-        "8",
-        "-o",
-        str(files["bank.json"]),
-    )
-    for split in ("train", "test"):
-        run(
-            "describe",
-            "--bank",
-            str(files["bank.json"]),
-            str(synthetic_root),
-            "--split",
-            split,
-            "-o",
-            str(files[f"{split}.npz"]),
-            "--quiet",
-        )
-    run(
-        "train",
-        str(files["train.npz"]),
-        "--valid",
-        str(files["test.npz"]),
-        "--bits",
-        "12",
-        "--epochs",
-        "3",
-        "-o",
-        str(files["model.pt"]),
-        "--quiet",
-    )
-    run(
-        "index",
-        "--bank",
-        str(files["bank.json"]),
-        "--model",
-        str(files["model.pt"]),
-        str(files["train.npz"]),
-        "-o",
-        str(files["archive"]),
-    )
+    files = build_archive(synthetic_root, work, per_class=1, epochs=3)
     return {**files, "root": synthetic_root, "work": work}
 
 

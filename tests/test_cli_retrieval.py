@@ -7,6 +7,7 @@ import shutil
 from pathlib import Path
 
 import pytest
+from cli_archives import build_archive
 from click.testing import CliRunner
 
 from cli.main import main
@@ -21,55 +22,8 @@ def run(*args: str) -> str:
 @pytest.fixture(scope="module")
 def pipeline(real_slice: Path, tmp_path_factory) -> dict[str, Path]:
     work = tmp_path_factory.mktemp("pipeline")
-    files = {
-        name: work / name for name in ("bank.json", "train.npz", "test.npz", "model.pt", "a.chx")
-    }
-    run(
-        "configure",
-        "--dataset",
-        str(real_slice),
-        "--per-class",
-        "2",
-        "--rotations",
-        "8",
-        "-o",
-        str(files["bank.json"]),
-    )
-    for split in ("train", "test"):
-        run(
-            "describe",
-            "--bank",
-            str(files["bank.json"]),
-            str(real_slice),
-            "--split",
-            split,
-            "-o",
-            str(files[f"{split}.npz"]),
-            "--quiet",
-        )
-    run(
-        "train",
-        str(files["train.npz"]),
-        "--valid",
-        str(files["test.npz"]),
-        "--bits",
-        "12",
-        "--epochs",
-        "5",
-        "-o",
-        str(files["model.pt"]),
-        "--quiet",
-    )
-    run(
-        "index",
-        "--bank",
-        str(files["bank.json"]),
-        "--model",
-        str(files["model.pt"]),
-        str(files["train.npz"]),
-        "-o",
-        str(files["a.chx"]),
-    )
+    files = build_archive(real_slice, work, per_class=2, epochs=5)
+    files["a.chx"] = files.pop("archive")
     return {**files, "slice": real_slice, "work": work}
 
 
