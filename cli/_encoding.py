@@ -8,6 +8,8 @@ from pathlib import Path
 
 import numpy as np
 
+from cli.errors import MissingBank, UnsuitableQueries
+
 __all__ = [
     "DescribedQueries",
     "EncodedQueries",
@@ -50,8 +52,6 @@ def describe_queries(
     """Descriptors of QUERY arguments: image files (described with ``bank``) and descriptor
     ``.npz`` files (checked to come from ``bank``), in the order given; with ``angles`` also
     the angles of the filters' maxima (images: computed; files: where stored)."""
-    import click
-
     from cosfire.descriptor import describe_report
     from cosfire.descriptor_file import load_descriptors
     from cosfire.images import load_image
@@ -78,7 +78,7 @@ def describe_queries(
             )
         else:
             if not Path(query).is_file():
-                raise click.BadParameter(f"{query} does not exist", param_hint="QUERY")
+                raise UnsuitableQueries(f"QUERY {query} does not exist")
             names.append(query)
             labels.append("?")
             report = describe_report(bank, [load_image(query)], n_jobs=jobs, angles=angles)
@@ -107,12 +107,15 @@ def require_bank_for_images(queries: Sequence[str], bank, model) -> None:
     An archive indexed from descriptors alone (``cosfire-hash index`` without --bank, e.g. the
     authors' descriptors from ``data import-mat``) is searched by descriptor files and by its
     own items; a CNN archive needs no bank.
-    """
-    import click
 
+    Raises
+    ------
+    MissingBank
+        If an image is among ``queries`` and the archive has neither bank nor CNN model.
+    """
     images = [q for q in queries if not q.lower().endswith(".npz") and Path(q).is_file()]
     if bank is None and images and not is_cnn(model):
-        raise click.UsageError(
+        raise MissingBank(
             f"'{images[0]}' is an image, but this archive was indexed from descriptors without "
             "a filter bank: query it with descriptor .npz files or by the name of one of its "
             "items, or index again with --bank to search by images"
@@ -135,8 +138,6 @@ def encode_images(images: Sequence[np.ndarray], bank, model, *, jobs: int = 1) -
 
 def encode_queries(queries: Sequence[str], bank, model, *, jobs: int = 1) -> EncodedQueries:
     """Codes of QUERY arguments: image files and descriptor ``.npz`` files, in order given."""
-    import click
-
     from cosfire.descriptor_file import load_descriptors
     from cosfire.images import load_image
 
@@ -146,7 +147,7 @@ def encode_queries(queries: Sequence[str], bank, model, *, jobs: int = 1) -> Enc
     for query in queries:
         if query.lower().endswith(".npz"):
             if is_cnn(model):
-                raise click.UsageError(
+                raise UnsuitableQueries(
                     f"{query}: this archive's model is a CNN, which hashes images, not COSFIRE "
                     "descriptors; give image files"
                 )
@@ -160,7 +161,7 @@ def encode_queries(queries: Sequence[str], bank, model, *, jobs: int = 1) -> Enc
             blocks.append(model.encode(described.descriptors))
         else:
             if not Path(query).is_file():
-                raise click.BadParameter(f"{query} does not exist", param_hint="QUERY")
+                raise UnsuitableQueries(f"QUERY {query} does not exist")
             names.append(query)
             labels.append("?")
             blocks.append(encode_images([load_image(query)], bank, model, jobs=jobs))

@@ -2,10 +2,35 @@
 
 from __future__ import annotations
 
+import functools
+from collections.abc import Callable
+from typing import TypeVar
+
 import click
 import numpy as np
 
-__all__ = ["parse_number_list", "parse_point"]
+from cli.errors import UsageProblem
+
+__all__ = ["parse_number_list", "parse_point", "usage_errors"]
+
+Result = TypeVar("Result")
+
+
+def usage_errors(command: Callable[..., Result]) -> Callable[..., Result]:
+    """Show the :class:`cli.errors.UsageProblem` errors of a command's library call as usage
+    errors (``Usage: ...``, the message, exit status 2).
+
+    Put it below ``@click.command()`` and the options, directly above the function.
+    """
+
+    @functools.wraps(command)
+    def checked(*args, **kwargs) -> Result:
+        try:
+            return command(*args, **kwargs)
+        except UsageProblem as error:
+            raise click.UsageError(str(error)) from error
+
+    return checked
 
 
 def parse_number_list(text: str, *, name: str) -> tuple[float, ...]:

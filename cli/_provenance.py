@@ -5,7 +5,7 @@ from __future__ import annotations
 import hashlib
 from pathlib import Path
 
-import click
+from cli.errors import ArchiveFileMismatch
 
 __all__ = ["file_sha256", "archive_bank_and_model"]
 
@@ -24,14 +24,17 @@ def _verified(
 ) -> Path:
     path = override if override is not None else Path(recorded_path)
     if not path.is_file():
-        raise click.UsageError(
+        raise ArchiveFileMismatch(
             f"the archive's {what} '{recorded_path}' is not there; pass its current location "
-            f"with {option}"
+            f"with {option} (in Python: {option[2:]}_path=)",
+            option,
         )
     if recorded_sha and file_sha256(path) != recorded_sha:
-        raise click.UsageError(
+        raise ArchiveFileMismatch(
             f"{what} '{path}' is not the one this archive was built with (SHA-256 differs); "
-            f"pass the right file with {option} or rebuild the archive"
+            f"pass the right file with {option} (in Python: {option[2:]}_path=) or rebuild "
+            "the archive",
+            option,
         )
     return path
 

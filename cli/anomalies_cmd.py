@@ -7,12 +7,12 @@ from pathlib import Path
 
 import click
 
+from cli._parsing import usage_errors
 from retrieval.anomalies import AnomalyConfig
 
 __all__ = ["anomalies"]
 
 _DEFAULTS = AnomalyConfig()
-_METHOD_NAMES = {"lof": "LOF", "iforest": "isolation forest"}
 
 
 @click.command()
@@ -77,6 +77,7 @@ _METHOD_NAMES = {"lof": "LOF", "iforest": "isolation forest"}
     type=click.Path(exists=True, dir_okay=False, path_type=Path),
     help="The archive's hashing model, if it moved (for QUERY images).",
 )
+@usage_errors
 def anomalies(
     archive_path: Path,
     queries: tuple[str, ...],
@@ -97,52 +98,26 @@ def anomalies(
     with the archive's galaxies as the usual ones. Scores: higher = more unusual (LOF about 1
     for a usual galaxy); ties by order.
     """
-    from retrieval.anomalies import archive_anomalies, archive_features
-    from retrieval.archive import load_archive
+    from cli.anomaly_ranking import rank_anomalies
 
-    archive = load_archive(archive_path)
-    archive_features(archive, features, name=str(archive_path))  # fails before any describing
-    if method == "lof" and n_neighbors >= len(archive):
-        raise click.BadParameter(
-            f"the archive holds {len(archive)} galaxies; LOF needs fewer neighbours",
-            param_hint="--neighbors",
-        )
-    config = AnomalyConfig(
-        method=method,  # type: ignore[arg-type]  (click.Choice checked it)
-        features=features,  # type: ignore[arg-type]
-        n_neighbors=n_neighbors,
-        seed=seed,
+    ranking = rank_anomalies(
+        archive_path,
+        queries,
+        config=AnomalyConfig(
+            method=method,  # type: ignore[arg-type]  (click.Choice checked it)
+            features=features,  # type: ignore[arg-type]
+            n_neighbors=n_neighbors,
+            seed=seed,
+        ),
+        top=top,
+        bank_path=bank_override,
+        model_path=model_override,
     )
-    names, labels, query_features = None, None, None
-    if queries:
-        names, labels, query_features = _query_features(
-            archive, queries, features, bank_override, model_override
-        )
-    scores, ids = archive_anomalies(
-        archive, queries=query_features, config=config, k=top, name=str(archive_path)
-    )
-    if names is None:
-        found = archive.lookup(ids)
-    else:
-        found = [(names[i], labels[i]) for i in ids]
-    results = [
-        {"rank": rank + 1, "score": float(score), "path": path, "label": label}
-        for rank, (score, (path, label)) in enumerate(zip(scores, found, strict=True))
-    ]
-    what = (
-        f"{_METHOD_NAMES[method]}"
-        + (f", {n_neighbors} neighbours" if method == "lof" else "")
-        + f", on {features}"
-    )
+    results = ranking.results
     if as_json:
         click.echo(json.dumps(results, indent=1))
     else:
-        scored = (
-            f"{len(names)} queries, against the {len(archive)} galaxies of {archive_path}"
-            if names is not None
-            else f"the {len(archive)} galaxies of {archive_path}"
-        )
-        click.echo(f"the {len(results)} most unusual of {scored} ({what})")
+        click.echo(f"the {len(results)} most unusual of {ranking.scored} ({ranking.method})")
         click.echo(f"  {'rank':>4}  {'score':>8}  {'label':<10} path")
         for hit in results:
             click.echo(
@@ -151,30 +126,6 @@ def anomalies(
     if plot is not None:
         from cli._plots import plot_anomalies
 
-        plot_anomalies(results, plot, title=f"most unusual, {what}")
+        plot_anomalies(results, plot, title=f"most unusual, {ranking.method}")
         if not as_json:
             click.echo(f"wrote {plot}")
-
-
-def _query_features(archive, queries, features, bank_override, model_override):
-    """Names, labels and descriptors (or codes) of the QUERY arguments."""
-    from cli._encoding import (
-        describe_queries,
-        encode_queries,
-        is_cnn,
-        require_bank_for_images,
-    )
-    from cli._provenance import archive_bank_and_model
-
-    bank, model = archive_bank_and_model(archive, bank_override, model_override)
-    require_bank_for_images(queries, bank, model)
-    if features == "codes":
-        encoded = encode_queries(queries, bank, model)
-        return encoded.names, encoded.labels, encoded.codes
-    if bank is None and is_cnn(model):
-        raise click.UsageError(
-            "this archive's model is a CNN, which has no COSFIRE descriptors; use --on codes"
-        )
-    # without a bank (descriptors made elsewhere) only descriptor files got this far
-    described = describe_queries(queries, bank)
-    return described.names, described.labels, described.descriptors

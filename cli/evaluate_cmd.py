@@ -7,6 +7,8 @@ from pathlib import Path
 
 import click
 
+from cli._parsing import usage_errors
+
 __all__ = ["evaluate"]
 
 
@@ -47,6 +49,7 @@ __all__ = ["evaluate"]
 @click.option(
     "--model", "model_override", type=click.Path(exists=True, dir_okay=False, path_type=Path)
 )
+@usage_errors
 def evaluate(
     archive_path: Path,
     queries_path: Path | None,
@@ -67,23 +70,20 @@ def evaluate(
     (e.g. from the authors' descriptors, `data import-mat`) is evaluated with a descriptor
     file. Reports mAP@k, mAP@R and precision@10/50/100, overall and per query class.
     """
-    from cli.evaluating import UnsuitableQueries, evaluate_archive
+    from cli.evaluating import evaluate_archive
     from retrieval.metrics import precision_recall_curve, relevance
 
-    try:
-        evaluation = evaluate_archive(
-            archive_path,
-            queries_path,
-            dataset=dataset,
-            split=split,
-            k=k,
-            ties=ties,  # type: ignore[arg-type]  (click.Choice checked it)
-            seed=seed,
-            bank_path=bank_override,
-            model_path=model_override,
-        )
-    except UnsuitableQueries as error:
-        raise click.UsageError(str(error)) from error
+    evaluation = evaluate_archive(
+        archive_path,
+        queries_path,
+        dataset=dataset,
+        split=split,
+        k=k,
+        ties=ties,  # type: ignore[arg-type]  (click.Choice checked it)
+        seed=seed,
+        bank_path=bank_override,
+        model_path=model_override,
+    )
     report, bits = evaluation.report, evaluation.bits
     if as_json:
         click.echo(json.dumps(report, indent=1))

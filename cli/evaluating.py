@@ -14,11 +14,9 @@ from typing import Any, Literal
 
 import numpy as np
 
+from cli.errors import UnsuitableQueries
+
 __all__ = ["ArchiveEvaluation", "UnsuitableQueries", "evaluate_archive"]
-
-
-class UnsuitableQueries(ValueError):
-    """The queries asked for cannot be scored against this archive (a usage error)."""
 
 
 @dataclass(frozen=True)

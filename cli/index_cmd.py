@@ -6,6 +6,8 @@ from pathlib import Path
 
 import click
 
+from cli._parsing import usage_errors
+
 __all__ = ["index"]
 
 
@@ -46,6 +48,7 @@ __all__ = ["index"]
     required=True,
     help="Archive to write (.chx).",
 )
+@usage_errors
 def index(
     bank_path: Path | None,
     model_path: Path,
@@ -67,96 +70,23 @@ def index(
 
     For a CNN model, give --dataset/--split instead: the images are hashed directly.
     """
-    from cli._encoding import encode_dataset_split, is_cnn
-    from cli._provenance import file_sha256
-    from hashing.model import load_model
-    from retrieval.archive import Archive, save_archive
-    from retrieval.index import HammingIndex
+    from cli.indexing import index_archive
 
-    model = load_model(model_path)
-    if is_cnn(model):
-        if dataset is None or descriptors_path is not None or bank_path is not None:
-            raise click.UsageError(
-                "a CNN model indexes images: give --dataset (and --split), no bank"
-            )
-        encoded, class_names, labels = encode_dataset_split(dataset, split, None, model)
-        codes, paths, bank_record, extra, descriptors, angles = (
-            encoded.codes,
-            encoded.names,
-            ("", ""),
-            {"dataset": dataset, "split": split},
-            None,
-            None,
-        )
-    else:
-        if descriptors_path is None:
-            raise click.UsageError(
-                "give DESCRIPTORS.npz (from `cosfire-hash describe` or `data import-mat`) and "
-                "the --bank it was described with"
-            )
-        codes, paths, class_names, labels, descriptors, angles, bank_sha256 = _cosfire_codes(
-            bank_path, model, model_path, descriptors_path
-        )
-        bank_record = (
-            (str(bank_path.resolve()), file_sha256(bank_path))
-            if bank_path is not None
-            else ("", bank_sha256)  # what the descriptor file records ("" if nothing)
-        )
-        extra = {"descriptors": str(descriptors_path)}
-    hamming_index = HammingIndex(model.bits, kind=kind)  # type: ignore[arg-type]
-    hamming_index.add(codes)
-    archive = Archive(
-        index=hamming_index,
-        paths=tuple(paths),
-        labels=labels,
-        class_names=class_names,
-        bank_path=bank_record[0],
-        bank_sha256=bank_record[1],
-        model_path=str(model_path.resolve()),
-        model_sha256=file_sha256(model_path),
-        extra=extra,
-        descriptors=descriptors,
-        angles_deg=angles,
+    written = index_archive(
+        model_path,
+        output,
+        descriptors_path=descriptors_path,
+        bank_path=bank_path,
+        dataset=dataset,
+        split=split,
+        kind=kind,  # type: ignore[arg-type]  (click.Choice checked it)
     )
-    save_archive(archive, output)
-    distinct = len({row.tobytes() for row in codes})
     click.echo(
-        f"wrote {output}: {len(archive)} galaxies, {model.bits}-bit codes ({distinct} distinct), "
-        f"{kind} index"
+        f"wrote {output}: {len(written.archive)} galaxies, {written.archive.index.bits}-bit codes "
+        f"({written.distinct_codes} distinct), {kind} index"
     )
-    if not archive.has_bank and not is_cnn(model):
+    if not written.searchable_by_images:
         click.echo(
             "no --bank: search this archive with descriptor files or by its items' names; "
             "image queries need an archive indexed with --bank"
         )
-
-
-def _cosfire_codes(bank_path: Path | None, model, model_path: Path, descriptors_path: Path):
-    from cosfire.bank import load_bank
-    from cosfire.descriptor_file import load_descriptors
-
-    described = load_descriptors(descriptors_path, mmap=True)
-    # without a bank file the descriptors' own record stands for it
-    bank_sha256 = load_bank(bank_path).sha256 if bank_path is not None else described.bank_sha256
-    source = bank_path if bank_path is not None else f"the bank of {descriptors_path}"
-    if described.bank_sha256 not in ("", bank_sha256):
-        raise ValueError(
-            f"{descriptors_path} was described with another filter bank than {bank_path}; "
-            "describe the images again with this bank"
-        )
-    if model.bank_sha256 and bank_sha256 and model.bank_sha256 != bank_sha256:
-        raise ValueError(
-            f"{model_path} was trained on descriptors of another filter bank than {source}"
-        )
-    codes = model.encode(described.descriptors)
-    # stored beside the codes: `cosfire-hash anomalies` ranks the items by their descriptors,
-    # `cosfire-hash search` turns the angles into the rotation of a match
-    return (
-        codes,
-        described.paths,
-        described.class_names,
-        described.labels,
-        described.descriptors,
-        described.angles_deg,
-        bank_sha256,
-    )

@@ -15,19 +15,13 @@ if TYPE_CHECKING:
 __all__ = ["write_report"]
 
 
-def _pyplot():
-    import matplotlib
-
-    matplotlib.use("Agg", force=False)
-    import matplotlib.pyplot as plt
-
-    return plt
-
-
 def _map_vs_bits(results: PipelineResults, path: Path) -> Path:
-    plt = _pyplot()
+    from matplotlib.figure import Figure
+
     bits = sorted(results.bits)
-    figure, axis = plt.subplots(figsize=(5.5, 3.8), constrained_layout=True)
+    # a Figure outside pyplot: no backend is chosen for the user's session
+    figure = Figure(figsize=(5.5, 3.8), layout="constrained")
+    axis = figure.subplots()
     for key, label in (("map_at_100", "mAP@100"), ("map_at_r", "mAP@R")):
         axis.plot(bits, [results.bits[b][key] for b in bits], "o-", label=label)
     axis.set_xlabel("code length (bits)")
@@ -37,7 +31,6 @@ def _map_vs_bits(results: PipelineResults, path: Path) -> Path:
     axis.legend()
     with atomic_write(path, "wb") as handle:
         figure.savefig(handle, format="png", dpi=100)
-    plt.close(figure)
     return path
 
 

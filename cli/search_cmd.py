@@ -7,6 +7,8 @@ from pathlib import Path
 
 import click
 
+from cli._parsing import usage_errors
+
 __all__ = ["search"]
 
 
@@ -52,6 +54,7 @@ __all__ = ["search"]
     type=click.Path(exists=True, dir_okay=False, path_type=Path),
     help="The archive's hashing model, if it moved.",
 )
+@usage_errors
 def search(
     archive_path: Path,
     queries: tuple[str, ...],
@@ -76,8 +79,7 @@ def search(
     responded to both (null when no filter responded to both). Archives and descriptor files
     written without these angles give no angle; the command says so once.
     """
-    from cli.evaluating import UnsuitableQueries
-    from cli.searching import MissingBank, search_archive
+    from cli.searching import MissingBank, explain_result, search_archive
 
     if explain_path is not None and explain_rank > k:
         raise click.BadParameter(f"there are only {k} results (-k)", param_hint="--explain-rank")
@@ -92,9 +94,7 @@ def search(
         )
     except MissingBank as error:
         raise click.UsageError(f"--explain draws COSFIRE filters, but {error}") from error
-    except UnsuitableQueries as error:
-        raise click.UsageError(str(error)) from error
-    results, bank, model, archive = found.results, found.bank, found.model, found.archive
+    results = found.results
     for note in found.notes:
         click.echo(note, err=True)
     if as_json:
@@ -118,56 +118,15 @@ def search(
                     f"{hit['path']}"
                 )
     if explain_path is not None:
-        _explain(
-            bank,
-            archive,
-            queries[0],
-            results[0]["query"],
-            int(found.ids[0][explain_rank - 1]),
-            explain_path,
-        )
+        explain_result(found, explain_path, rank=explain_rank)
         if not as_json:
             click.echo(f"wrote {explain_path}")
     if plot is not None:
         from cli._plots import plot_search_results
 
         # the thumbnails fit the sources, within the crop the model saw (if it crops)
-        seen_px = (
-            bank.preprocessing.crop_px
-            if bank is not None
-            else getattr(getattr(model, "config", None), "crop_px", None)
-        )
         plot_search_results(
-            [(e["query"], e["label"], e["results"]) for e in results], plot, crop_px=seen_px
+            [(e["query"], e["label"], e["results"]) for e in results], plot, crop_px=found.crop_px
         )
         if not as_json:
             click.echo(f"wrote {plot}")
-
-
-def _explain(bank, archive, query: str, query_name: str, match_id: int, output: Path) -> None:
-    """Draw why ``query`` matched archive item ``match_id`` into ``output``."""
-    from cosfire.datasets import read_source
-    from cosfire.explain import explain_match
-    from cosfire.images import load_image
-
-    def read(source: str, what: str):
-        try:
-            return read_source(source)
-        except (OSError, ValueError):
-            raise click.UsageError(
-                f"--explain cannot read the {what} image '{source}'; it has moved or is not a "
-                "readable image"
-            ) from None
-
-    # an image file is read as given; a descriptor file's row or an archive item from its path
-    is_file = Path(query).is_file() and not query.lower().endswith(".npz")
-    query_image = load_image(query) if is_file else read(query_name, "query")
-    match_path = archive.paths[match_id]
-    explain_match(
-        bank,
-        query_image,
-        read(match_path, "matching"),
-        path=output,
-        query_name=Path(query_name).name,
-        match_name=Path(match_path).name,
-    )

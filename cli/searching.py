@@ -14,13 +14,9 @@ from typing import Any
 
 import numpy as np
 
-from cli.evaluating import UnsuitableQueries
+from cli.errors import MissingBank, UnsuitableQueries
 
-__all__ = ["ArchiveSearch", "MissingBank", "search_archive"]
-
-
-class MissingBank(UnsuitableQueries):
-    """The archive has no filter bank, and what was asked needs one."""
+__all__ = ["ArchiveSearch", "MissingBank", "UnsuitableQueries", "explain_result", "search_archive"]
 
 
 @dataclass(frozen=True)
@@ -41,6 +37,8 @@ class ArchiveSearch:
         Archive positions of the results.
     archive, bank, model
         The loaded archive, its filter bank (None for CNN or bankless archives) and model.
+    queries : tuple of str
+        The queries as given (file names, or archive items' names).
     """
 
     results: list[dict[str, Any]]
@@ -49,6 +47,15 @@ class ArchiveSearch:
     archive: Any
     bank: Any
     model: Any
+    queries: tuple[str, ...] = ()
+
+    @property
+    def crop_px(self) -> int | None:
+        """The side of the centre crop the bank or the CNN model saw (None: the whole image);
+        galaxy thumbnails stay within it."""
+        if self.bank is not None:
+            return self.bank.preprocessing.crop_px
+        return getattr(getattr(self.model, "config", None), "crop_px", None)
 
 
 def search_archive(
@@ -129,7 +136,81 @@ def search_archive(
         for hit, angle in zip(found, angles if angles is not None else (), strict=False):
             hit["angle_deg"] = round(float(angle), 1) if math.isfinite(angle) else None
         results.append({"query": name, "label": label, "results": found})
-    return ArchiveSearch(results, tuple(notes), np.asarray(ids), archive, bank, model)
+    return ArchiveSearch(
+        results, tuple(notes), np.asarray(ids), archive, bank, model, tuple(queries)
+    )
+
+
+def explain_result(
+    found: ArchiveSearch, path: Path, *, query_number: int = 0, rank: int = 1
+) -> Path:
+    """Draw why a search result matched its query (the filters both respond to) into a PNG.
+
+    Parameters
+    ----------
+    found : ArchiveSearch
+        From :func:`search_archive` on an archive with a filter bank.
+    path : Path
+        PNG to write.
+    query_number : int
+        Which query (0: the first).
+    rank : int
+        Which of its results (1: the nearest).
+
+    Returns
+    -------
+    Path
+        ``path``.
+
+    Raises
+    ------
+    MissingBank
+        If the archive has no filter bank.
+    UnsuitableQueries
+        If there is no such result, or the query or the match cannot be read as an image (a
+        descriptor row whose image moved, say).
+
+    Examples
+    --------
+    >>> found = search_archive(Path("archive.chx"), ["my_cutout.png"], k=5)  # doctest: +SKIP
+    >>> explain_result(found, Path("why.png"), rank=1)  # doctest: +SKIP
+    """
+    from cosfire.datasets import read_source
+    from cosfire.explain import explain_match
+    from cosfire.images import load_image
+
+    if found.bank is None:
+        raise MissingBank("explaining a match draws COSFIRE filters; this archive has no bank")
+    if not 0 <= query_number < len(found.results) or not 1 <= rank <= found.ids.shape[1]:
+        raise UnsuitableQueries(
+            f"there are {len(found.results)} queries with {found.ids.shape[1]} results each; "
+            f"query {query_number}, rank {rank} is not one of them"
+        )
+
+    def read(source: str, what: str) -> np.ndarray:
+        try:
+            return read_source(source)
+        except (OSError, ValueError):
+            raise UnsuitableQueries(
+                f"cannot read the {what} image '{source}' to explain the match; it has moved "
+                "or is not a readable image"
+            ) from None
+
+    query = found.queries[query_number] if found.queries else ""
+    query_name = found.results[query_number]["query"]
+    # an image file is read as given; a descriptor file's row or an archive item from its path
+    is_image_file = Path(query).is_file() and not query.lower().endswith(".npz")
+    query_image = load_image(query) if is_image_file else read(query_name, "query")
+    match_path = found.archive.paths[int(found.ids[query_number][rank - 1])]
+    explain_match(
+        found.bank,
+        query_image,
+        read(match_path, "matching"),
+        path=path,
+        query_name=Path(query_name).name,
+        match_name=Path(match_path).name,
+    )
+    return path
 
 
 def _item_positions(archive, queries: tuple[str, ...]) -> dict[str, int]:

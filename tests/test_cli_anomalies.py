@@ -111,3 +111,25 @@ def test_an_archive_without_descriptors_says_what_to_do(built, tmp_path: Path) -
 def test_too_many_neighbours_is_a_clear_error(built) -> None:
     result = CliRunner().invoke(main, ["anomalies", str(built["archive"]), "--neighbors", "50"])
     assert result.exit_code == 2 and "holds 24 galaxies" in result.output
+
+
+def test_rank_anomalies_in_python_is_what_the_command_prints(built) -> None:
+    from cli.anomaly_ranking import rank_anomalies
+    from cli.errors import UsageProblem
+    from retrieval.anomalies import AnomalyConfig
+
+    image = sorted((built["root"] / "test" / "FRII").glob("*.png"))[0]
+    arguments = [str(built["test.npz"]), str(image)]
+    printed = json.loads(
+        run("anomalies", str(built["archive"]), *arguments, "--neighbors", "5", "--json")
+    )
+    ranking = rank_anomalies(
+        built["archive"], arguments, config=AnomalyConfig(n_neighbors=5), top=10
+    )
+    assert ranking.results == printed
+    assert ranking.queries == 9 and "9 queries" in ranking.scored
+    assert ranking.method == "LOF, 5 neighbours, on descriptors"
+    # the library's refusal is a plain exception a notebook can catch, not a click error
+    with pytest.raises(UsageProblem, match="holds 24 galaxies") as refused:
+        rank_anomalies(built["archive"], config=AnomalyConfig(n_neighbors=50))
+    assert type(refused.value).__module__ == "cli.errors"

@@ -167,3 +167,46 @@ def test_search_archive_in_python_is_what_the_command_prints(bankless) -> None:
     assert any("no filter bank" in note for note in found.notes)
     with pytest.raises(MissingBank):
         search_archive(bankless["archive"], [str(bankless["test"])], k=5, require_bank=True)
+
+
+def test_index_archive_in_python_writes_what_the_command_writes(bankless, tmp_path) -> None:
+    from cli.errors import UsageProblem
+    from cli.indexing import index_archive
+    from retrieval.archive import load_archive
+
+    written = index_archive(
+        bankless["model"], tmp_path / "again.chx", descriptors_path=bankless["train"]
+    )
+    by_command = load_archive(bankless["archive"])
+    assert not written.searchable_by_images and written.path.is_file()
+    assert 1 <= written.distinct_codes <= len(written.archive) == len(by_command) == 80
+    again = load_archive(written.path)
+    np.testing.assert_array_equal(again.index.codes, by_command.index.codes)
+    assert again.paths == by_command.paths and again.bank_sha256 == by_command.bank_sha256
+    with pytest.raises(UsageProblem, match="give DESCRIPTORS.npz"):
+        index_archive(bankless["model"], tmp_path / "none.chx")
+
+
+def test_query_errors_reach_python_as_exceptions_not_click_errors(bankless, tmp_path) -> None:
+    import shutil
+
+    from PIL import Image
+
+    from cli.errors import ArchiveFileMismatch, MissingBank, UnsuitableQueries
+    from cli.searching import search_archive
+
+    image = tmp_path / "cutout.png"
+    Image.fromarray(np.zeros((32, 32), np.uint8)).save(image)
+    with pytest.raises(MissingBank, match="is an image"):
+        search_archive(bankless["archive"], [str(image)], k=5)
+    with pytest.raises(UnsuitableQueries, match="neither a file nor"):
+        search_archive(bankless["archive"], ["no-such-galaxy.png"], k=5)
+    other_model = tmp_path / "other.pt"
+    shutil.copy(bankless["model"], other_model)
+    other_model.write_bytes(other_model.read_bytes() + b"\0")  # the same model, other bytes
+    with pytest.raises(ArchiveFileMismatch, match="SHA-256 differs") as refused:
+        search_archive(bankless["archive"], [str(bankless["test"])], k=5, model_path=other_model)
+    assert refused.value.option == "--model" and "model_path=" in str(refused.value)
+    # the command shows the same refusals as usage errors
+    result = CliRunner().invoke(main, ["search", str(bankless["archive"]), str(image)])
+    assert result.exit_code == 2 and "is an image" in result.output

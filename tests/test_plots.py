@@ -97,9 +97,17 @@ def test_explanation_is_zoomed_to_the_filters_support() -> None:
     assert f"crop {2 * half + 1} px" in figure.get_suptitle()
 
 
-@pytest.mark.parametrize("module", ["cli/_plots.py", "cosfire/explain.py"])
+ROOT = Path(__file__).resolve().parents[1]
+LIBRARY_MODULES = sorted(
+    str(path.relative_to(ROOT))
+    for package in ("cosfire", "hashing", "retrieval", "cli")
+    for path in (ROOT / package).rglob("*.py")
+)
+
+
+@pytest.mark.parametrize("module", LIBRARY_MODULES)
 def test_figures_are_drawn_without_pyplot_or_a_backend_switch(module: str) -> None:
-    source = (Path(__file__).resolve().parents[1] / module).read_text()
+    source = (ROOT / module).read_text()
     assert not re.search(
         r"matplotlib\.use\(|import matplotlib\.pyplot|from matplotlib import pyplot", source
     )
