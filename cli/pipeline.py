@@ -44,6 +44,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from retrieval.scores import RetrievalScores
+
 if TYPE_CHECKING:
     import numpy as np
 
@@ -422,21 +424,21 @@ class PipelineResults:
     Attributes
     ----------
     config : PipelineConfig
-    bits : dict of int to dict
-        Per code length, ``retrieval.metrics.retrieval_report`` of the test queries against
-        the training database (random tie order), plus ``ties_average_map_at_100``.
+    bits : dict of int to RetrievalScores
+        Per code length, the scores of the test queries against the training database (random
+        tie order; ``ties_average_map_at_k`` with ties averaged).
     svm : SVMResult
     bank_filters : int
     bank_sha256 : str
     seconds : dict of str to float
         Wall time of every stage.
-    rotation : dict or None
-        Retrieval report of the test queries rotated by random angles (first draw).
+    rotation : RetrievalScores or None
+        Scores of the test queries rotated by random angles (first draw).
     rotation_draws : tuple of float
         mAP@100 of every draw of the angles.
-    noise, noise_unclipped : dict of float to dict
-        Retrieval reports of noisy queries per noise level, with and without the bank's
-        background clipping.
+    noise, noise_unclipped : dict of float to RetrievalScores
+        Scores of noisy queries per noise level, with and without the bank's background
+        clipping.
 
     Examples
     --------
@@ -446,24 +448,24 @@ class PipelineResults:
     """
 
     config: PipelineConfig
-    bits: dict[int, dict[str, Any]]
+    bits: dict[int, RetrievalScores]
     svm: SVMResult
     bank_filters: int
     bank_sha256: str
     seconds: dict[str, float]
-    rotation: dict[str, Any] | None = None
+    rotation: RetrievalScores | None = None
     rotation_draws: tuple[float, ...] = ()
-    noise: dict[float, dict[str, Any]] = field(default_factory=dict)
-    noise_unclipped: dict[float, dict[str, Any]] = field(default_factory=dict)
+    noise: dict[float, RetrievalScores] = field(default_factory=dict)
+    noise_unclipped: dict[float, RetrievalScores] = field(default_factory=dict)
 
     @property
     def map_at_100(self) -> dict[int, float]:
         """Test mAP@100 per code length."""
-        return {bits: float(report["map_at_100"]) for bits, report in self.bits.items()}
+        return {bits: scores.map_at_100 for bits, scores in self.bits.items()}
 
     @property
-    def main(self) -> dict[str, Any]:
-        """The retrieval report at the run's main code length."""
+    def main(self) -> RetrievalScores:
+        """The test scores at the run's main code length."""
         return self.bits[self.config.evaluation.main_bits]
 
     @property
@@ -476,18 +478,23 @@ class PipelineResults:
         ``bits`` and ``noise`` into strings; :meth:`from_dict` turns them back)."""
         import numpy as np
 
-        spec: dict[str, Any] = {"bits": dict(self.bits), "svm": self.svm.to_dict()}
+        spec: dict[str, Any] = {
+            "bits": {bits: scores.to_report() for bits, scores in self.bits.items()},
+            "svm": self.svm.to_dict(),
+        }
         if self.rotation is not None:
             draws = list(self.rotation_draws)
-            spec["rotation"] = self.rotation
+            spec["rotation"] = self.rotation.to_report()
             spec["rotation_draws"] = {
                 "map_at_100": draws,
                 "mean": float(np.mean(draws)),
                 "sd": float(np.std(draws)),
             }
-            spec["noise"] = dict(self.noise)
+            spec["noise"] = {level: scores.to_report() for level, scores in self.noise.items()}
             if self.noise_unclipped:
-                spec["noise_unclipped"] = dict(self.noise_unclipped)
+                spec["noise_unclipped"] = {
+                    level: scores.to_report() for level, scores in self.noise_unclipped.items()
+                }
         spec["seconds"] = dict(self.seconds)
         spec["config"] = self.config.to_dict()
         spec["bank"] = {"filters": self.bank_filters, "sha256": self.bank_sha256}
@@ -509,15 +516,20 @@ class PipelineResults:
             draws = [rotation["map_at_100"]]
         return cls(
             config=PipelineConfig.from_dict(spec["config"]),
-            bits={int(b): report for b, report in spec["bits"].items()},
+            bits={int(b): RetrievalScores.from_report(r) for b, r in spec["bits"].items()},
             svm=SVMResult.from_dict(spec["svm"]),
             bank_filters=int(spec["bank"]["filters"]),
             bank_sha256=str(spec["bank"]["sha256"]),
             seconds={str(k): float(v) for k, v in spec["seconds"].items()},
-            rotation=rotation,
+            rotation=None if rotation is None else RetrievalScores.from_report(rotation),
             rotation_draws=tuple(float(d) for d in draws or ()),
-            noise={float(k): v for k, v in spec.get("noise", {}).items()},
-            noise_unclipped={float(k): v for k, v in spec.get("noise_unclipped", {}).items()},
+            noise={
+                float(k): RetrievalScores.from_report(v) for k, v in spec.get("noise", {}).items()
+            },
+            noise_unclipped={
+                float(k): RetrievalScores.from_report(v)
+                for k, v in spec.get("noise_unclipped", {}).items()
+            },
         )
 
     def to_json(self, path: str | Path) -> Path:

@@ -187,7 +187,7 @@ def pipeline(
         config, out, RunOptions(jobs=jobs, echo=click.echo, progress_bars=not quiet)
     )
     click.echo(
-        f"test mAP@100 at {main_bits} bits: {100 * results.main['map_at_100']:.2f} %; SVM test "
+        f"test mAP@100 at {main_bits} bits: {100 * results.main.map_at_100:.2f} %; SVM test "
         f"accuracy {100 * results.svm.test_accuracy:.2f} %; total {results.total_seconds:.0f} s"
     )
     click.echo(f"wrote {out / 'report.md'}")

@@ -22,8 +22,8 @@ def _map_vs_bits(results: PipelineResults, path: Path) -> Path:
     # a Figure outside pyplot: no backend is chosen for the user's session
     figure = Figure(figsize=(5.5, 3.8), layout="constrained")
     axis = figure.subplots()
-    for key, label in (("map_at_100", "mAP@100"), ("map_at_r", "mAP@R")):
-        axis.plot(bits, [results.bits[b][key] for b in bits], "o-", label=label)
+    axis.plot(bits, [results.bits[b].map_at_100 for b in bits], "o-", label="mAP@100")
+    axis.plot(bits, [results.bits[b].map_at_r for b in bits], "o-", label="mAP@R")
     axis.set_xlabel("code length (bits)")
     axis.set_ylabel("test split")
     axis.set_ylim(0, 1)
@@ -88,8 +88,8 @@ def _row(cells: list[Any]) -> str:
     return "| " + " | ".join(str(c) for c in cells) + " |"
 
 
-def _percent(value: float) -> str:
-    return f"{100 * value:.2f}"
+def _percent(value: float | None) -> str:
+    return "-" if value is None else f"{100 * value:.2f}"
 
 
 def write_report(run_folder: Path, results: PipelineResults) -> Path:
@@ -133,10 +133,10 @@ def write_report(run_folder: Path, results: PipelineResults) -> Path:
             _row(
                 [
                     bits,
-                    _percent(r["map_at_100"]),
-                    _percent(r["ties_average_map_at_100"]),
-                    _percent(r["map_at_r"]),
-                    _percent(r["precision_at_10"]),
+                    _percent(r.map_at_100),
+                    _percent(r.ties_average_map_at_k),
+                    _percent(r.map_at_r),
+                    _percent(r.precision_at[10]),
                 ]
             )
         )
@@ -149,9 +149,11 @@ def write_report(run_folder: Path, results: PipelineResults) -> Path:
         _row(["class", "queries", "mAP@100", "P@10"]),
         _row(["---"] * 4),
     ]
-    for name, r in main["per_class"].items():
+    for name, scores in main.per_class.items():
         lines.append(
-            _row([name, r["queries"], _percent(r["map_at_100"]), _percent(r["precision_at_10"])])
+            _row(
+                [name, scores.queries, _percent(scores.map_at_k), _percent(scores.precision_at[10])]
+            )
         )
     svm = results.svm
     lines += [
@@ -163,18 +165,18 @@ def write_report(run_folder: Path, results: PipelineResults) -> Path:
         "",
     ]
     if results.rotation is not None:
-        rotated = results.rotation["map_at_100"]
+        rotated = results.rotation.map_at_100
         lines += [
             "## Robustness of the queries",
             "",
             _row(["queries", f"mAP@100 ({main_bits} bits)", "change"]),
             _row(["---"] * 3),
-            _row(["as they are", _percent(main["map_at_100"]), ""]),
+            _row(["as they are", _percent(main.map_at_100), ""]),
             _row(
                 [
                     "each rotated by a random angle",
                     _percent(rotated),
-                    f"{100 * (rotated - main['map_at_100']):+.2f}",
+                    f"{100 * (rotated - main.map_at_100):+.2f}",
                 ]
             ),
         ]
@@ -185,7 +187,7 @@ def write_report(run_folder: Path, results: PipelineResults) -> Path:
                     [
                         f"rotated, mean +- sd of {draws.size} draws of the angles",
                         f"{_percent(draws.mean())} +- {_percent(draws.std())}",
-                        f"{100 * (draws.mean() - main['map_at_100']):+.2f}",
+                        f"{100 * (draws.mean() - main.map_at_100):+.2f}",
                     ]
                 )
             )
@@ -194,8 +196,8 @@ def write_report(run_folder: Path, results: PipelineResults) -> Path:
                 _row(
                     [
                         f"Gaussian noise, sigma {level:g} x peak",
-                        _percent(r["map_at_100"]),
-                        f"{100 * (r['map_at_100'] - main['map_at_100']):+.2f}",
+                        _percent(r.map_at_100),
+                        f"{100 * (r.map_at_100 - main.map_at_100):+.2f}",
                     ]
                 )
             )

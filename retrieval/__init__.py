@@ -43,6 +43,7 @@ from retrieval.metrics import (
     relevance,
     retrieval_report,
 )
+from retrieval.scores import ClassScores, RetrievalScores
 
 __all__ = [
     "CrossValidation",
@@ -54,6 +55,8 @@ __all__ = [
     "cross_validate",
     "svm_accuracy",
     "svm_accuracy_by_c",
+    "ClassScores",
+    "RetrievalScores",
     "ARCHIVE_FORMAT_VERSION",
     "AnomalyConfig",
     "Archive",
