@@ -97,6 +97,12 @@ def anomalies(
     files, described with the archive's bank, or descriptor .npz files) the queries are ranked
     with the archive's galaxies as the usual ones. Scores: higher = more unusual (LOF about 1
     for a usual galaxy); ties by order.
+
+    Examples:
+
+    \b
+      cosfire-hash anomalies archive.chx --top 20 --plot unusual.png
+      cosfire-hash anomalies archive.chx new_cutouts/*.png --method iforest --json
     """
     from cli.anomaly_ranking import rank_anomalies
 

@@ -253,6 +253,12 @@ def configure(
     With --dataset, draws --per-class prototypes of every class from --split (reproducibly,
     with --seed) and configures one filter on each at its image centre. With --prototype,
     configures one filter on one image.
+
+    Examples:
+
+    \b
+      cosfire-hash configure --dataset first --preset recommended -o bank.json
+      cosfire-hash configure --prototype my_cutout.png --label FRII -o one.json
     """
     from tqdm import tqdm
 

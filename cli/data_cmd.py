@@ -30,6 +30,12 @@ def fetch(dest: Path | None, check_path: Path | None) -> None:
     """Download the FIRST radio-galaxy set (Zenodo 7689127) and verify its SHA-256.
 
     Griese et al. 2023, MIT licence; FIRST images are for non-commercial scholarly use.
+
+    Examples:
+
+    \b
+      cosfire-hash data fetch
+      cosfire-hash data fetch --check galaxy_data.zip
     """
     from cosfire.datasets import fetch_first, first_checksum
 
@@ -64,7 +70,13 @@ def fetch(dest: Path | None, check_path: Path | None) -> None:
 @click.option("--size", type=click.IntRange(min=32), default=300, show_default=True)
 @click.option("--seed", type=int, default=0, show_default=True)
 def synth(output: Path, per_class: int | None, size: int, seed: int) -> None:
-    """Write the procedural synthetic radio galaxies (Compact, FRI, FRII, Bent)."""
+    """Write the procedural synthetic radio galaxies (Compact, FRI, FRII, Bent).
+
+    Examples:
+
+    \b
+      cosfire-hash data synth -o synthetic-set --per-class 20
+    """
     from cosfire.synthetic import write_synthetic_dataset
 
     counts = None
@@ -90,7 +102,13 @@ _register_import_mat()
 @data.command()
 @click.argument("source")
 def info(source: str) -> None:
-    """Show the splits, classes and image counts of SOURCE (zip, folder, first, synthetic)."""
+    """Show the splits, classes and image counts of SOURCE (zip, folder, first, synthetic).
+
+    Examples:
+
+    \b
+      cosfire-hash data info first
+    """
     from cosfire.datasets import open_dataset
 
     dataset = open_dataset(source)

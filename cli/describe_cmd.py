@@ -121,6 +121,13 @@ def describe(
     INPUT is image files, a folder of images, a folder with one sub-folder per class, or a
     dataset zip/folder with --split. Finished chunks are kept in <output>.partial/ until the
     file is written, so an interrupted run started again resumes where it stopped.
+
+    Examples:
+
+    \b
+      cosfire-hash describe --bank bank.json first --split train -o train.npz
+      cosfire-hash describe --bank bank.json first --split test -o test.npz --jobs 2
+      cosfire-hash describe --bank bank.json new_cutouts -o new.npz
     """
     from tqdm import tqdm
 

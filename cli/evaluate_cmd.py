@@ -69,6 +69,12 @@ def evaluate(
     the archive's bank, or hashed directly by a CNN model). An archive indexed without --bank
     (e.g. from the authors' descriptors, `data import-mat`) is evaluated with a descriptor
     file. Reports mAP@k, mAP@R and precision@10/50/100, overall and per query class.
+
+    Examples:
+
+    \b
+      cosfire-hash evaluate archive.chx test.npz --plot-dir plots
+      cosfire-hash evaluate compact.chx --dataset first --split test
     """
     from cli.evaluating import evaluate_archive
     from retrieval.metrics import precision_recall_curve, relevance

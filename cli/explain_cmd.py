@@ -43,7 +43,13 @@ __all__ = ["explain"]
 def explain(
     bank_path: Path, filter_number: int, prototype: Path | None, image: Path | None, output: Path
 ) -> None:
-    """Draw filter --filter of a bank over its prototype, and its response to IMAGE."""
+    """Draw filter --filter of a bank over its prototype, and its response to IMAGE.
+
+    Examples:
+
+    \b
+      cosfire-hash explain --bank bank.json --filter 0 my_cutout.png -o filter0.png
+    """
     from cosfire.bank import load_bank
     from cosfire.explain import explain as draw
     from cosfire.images import load_image

@@ -21,7 +21,13 @@ __all__ = ["import_mat"]
     help="Prefix: writes PREFIX-training.npz and PREFIX-testing.npz.",
 )
 def import_mat(mat_path: Path, prefix: str) -> None:
-    """Convert COSFIREdescriptor.training|testing.{FRI,FRII,Bent,Compact} to .npz files."""
+    """Convert COSFIREdescriptor.training|testing.{FRI,FRII,Bent,Compact} to .npz files.
+
+    Examples:
+
+    \b
+      cosfire-hash data import-mat COSFIREdescriptor_train_valid.mat -o runs/authors
+    """
     from cosfire.descriptor_file import save_descriptors
     from cosfire.reference_mat import import_reference_mat
 

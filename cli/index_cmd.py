@@ -69,6 +69,12 @@ def index(
     of its own items; image queries need an archive indexed with --bank.
 
     For a CNN model, give --dataset/--split instead: the images are hashed directly.
+
+    Examples:
+
+    \b
+      cosfire-hash index --bank bank.json --model model.pt train.npz -o archive.chx
+      cosfire-hash index --model compact.pt --dataset first --split train -o compact.chx
     """
     from cli.indexing import index_archive
 

@@ -142,6 +142,12 @@ def pipeline(
     Writes into --out: bank.json, {train,valid,test}.npz, model-<bits>.pt, archive-<bits>.chx,
     eval-<bits>.json, svm.json, results.json and report.md with its figures. Finished stages are
     not redone when the same command runs again. In Python: cli.pipeline.run_pipeline.
+
+    Examples:
+
+    \b
+      cosfire-hash pipeline --dataset first --preset recommended --out runs/first
+      cosfire-hash pipeline --dataset first --params runs/tune/best.json --out runs/tuned
     """
     from cli.pipeline import run_pipeline
     from cosfire.configure import FilterConfig

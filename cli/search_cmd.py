@@ -78,6 +78,13 @@ def search(
     against its query, `angle_deg`, estimated from the rotations at which the bank's filters
     responded to both (null when no filter responded to both). Archives and descriptor files
     written without these angles give no angle; the command says so once.
+
+    Examples:
+
+    \b
+      cosfire-hash search archive.chx my_cutout.png -k 10 --plot results.png
+      cosfire-hash search archive.chx new.npz -k 5 --json
+      cosfire-hash search archive.chx my_cutout.png --explain why.png
     """
     from cli.searching import MissingBank, explain_result, search_archive
 

@@ -147,6 +147,13 @@ def train(
     The epoch with the best validation mAP@100 (validation descriptors as queries, training
     descriptors as database) is kept; training stops after --patience epochs without progress.
     With --backbone, a CNN baseline is trained on the images of --dataset instead.
+
+    Examples:
+
+    \b
+      cosfire-hash train train.npz --bits 36 -o model.pt
+      cosfire-hash train train.npz --recipe csq --bits 64 -o csq64.pt
+      cosfire-hash train --backbone compact --dataset first --bits 36 -o compact.pt
     """
     from tqdm import tqdm
 

@@ -82,6 +82,11 @@ def tune(
     quadratic-kernel SVM; the filters of each fold have their prototypes in its training
     rows) and compared with the best on the same folds (corrected paired t-test). The test
     split is used once, for the chosen setting, with its 95 % interval.
+
+    Examples:
+
+    \b
+      cosfire-hash tune --dataset first --out runs/tune
     """
     from tqdm import tqdm
 

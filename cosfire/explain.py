@@ -267,7 +267,7 @@ def explain_match(
         query_peaks.values,
         match_peaks.values,
         step_deg=rotation_step_deg(bank.rotations_deg),
-        extents_px=filter_extents_px(bank),
+        extents_px=filter_extents_px(bank)[: bank.n_filters],  # the filters' columns
     )
     n_flips = 2 if bank.reflection else 1
     rows = max(1, len(chosen))

@@ -195,5 +195,15 @@ def test_explain_match_draws_the_strongest_shared_filters(built) -> None:
     assert any("not readable" in text.get_text() for text in unreadable.axes[0].texts)
 
 
+def test_explain_match_takes_a_bank_with_morphology_extras(built) -> None:
+    import dataclasses
+
+    bank = dataclasses.replace(load_bank(built["bank.json"]), extras=("radial",))
+    assert bank.n_values > bank.n_filters
+    original = load_image(built["original"])
+    figure = explain_match(bank, np.rot90(original), original, top=1)
+    assert "angle of the match" in figure.get_suptitle() and len(figure.axes) == 3
+
+
 def _unreadable(source: str) -> np.ndarray:
     raise OSError(f"{source} is gone")

@@ -6,11 +6,17 @@ relies on the FIRST default of 93), ``my_cutout.png`` is a synthetic galaxy, lon
 shortened (``--epochs 1``, one code length without robustness runs for the second pipeline).
 Commands that need pretrained weights (``--weights``) and the ones using their model are left
 out: they need files no test can have.
+
+The Examples of every command's ``--help`` run afterwards in the same folder, in workflow order,
+with the same adaptations (and a small grid for ``tune``); only ``data fetch`` (a download)
+is left out, and ``data fetch --check`` where the FIRST zip is not present.
 """
 
 from __future__ import annotations
 
 import glob
+import json
+import os
 import re
 import shlex
 from pathlib import Path
@@ -19,7 +25,7 @@ import numpy as np
 import pytest
 from click.testing import CliRunner
 
-from cli.main import main
+from cli.main import COMMANDS, main
 
 README = Path(__file__).resolve().parents[1] / "README.md"
 NEEDS_WEIGHTS = ("--weights", "cnn.pt", "cnn.chx")
@@ -55,28 +61,124 @@ def test_readme_lists_the_main_commands():
     assert {"pipeline", "configure", "describe", "train", "index", "search", "evaluate"} <= names
 
 
-@pytest.mark.slow
-def test_every_readme_command_runs(tmp_path, monkeypatch):
+def help_examples() -> list[str]:
+    """Return the ``cosfire-hash`` lines of every command's ``--help`` Examples section."""
+    import click
+
+    context = click.Context(main, info_name="cosfire-hash")
+    examples = []
+    for name in main.list_commands(context):
+        command = main.get_command(context, name)
+        commands = (
+            [command.get_command(context, sub) for sub in command.list_commands(context)]
+            if isinstance(command, click.Group)
+            else [command]
+        )
+        for leaf in commands:
+            text = leaf.get_help(click.Context(leaf, info_name=f"cosfire-hash {name}"))
+            section = (
+                text.split("Examples:", 1)[1].split("Options:", 1)[0] if "Examples:" in text else ""
+            )
+            examples += [line.strip() for line in section.splitlines() if line.strip()]
+    return examples
+
+
+def test_every_command_shows_examples_in_its_help():
+    examples = help_examples()
+    assert all(line.startswith("cosfire-hash ") for line in examples), examples
+    names = {
+        " ".join(shlex.split(line)[1:3]) if line.split()[1] == "data" else line.split()[1]
+        for line in examples
+    }
+    assert names == set(COMMANDS) - {"data"} | {
+        "data info",
+        "data synth",
+        "data fetch",
+        "data import-mat",
+    }
+
+
+@pytest.fixture(scope="module")
+def demo_workspace(tmp_path_factory) -> Path:
+    """A folder in which every README command ran, in README order (``runs/demo`` and more)."""
     from PIL import Image
 
     from cosfire.datasets import open_dataset
 
-    monkeypatch.chdir(tmp_path)
-    dataset = open_dataset("synthetic")
-    galaxy = dataset.read(dataset.items("test")[0])
-    Image.fromarray(np.uint8(np.clip(galaxy, 0, 1) * 255)).save("my_cutout.png")
-    Path("new_cutouts").mkdir()
-    for number, item in enumerate(dataset.items("test")[1:3]):
-        picture = np.uint8(np.clip(dataset.read(item), 0, 1) * 255)
-        Image.fromarray(picture).save(f"new_cutouts/{number}.png")
-    pipelines = 0
-    ran = 0
-    for command in readme_commands():
-        if any(marker in command for marker in NEEDS_WEIGHTS):
+    workspace = tmp_path_factory.mktemp("readme")
+    previous = os.getcwd()
+    os.chdir(workspace)
+    try:
+        dataset = open_dataset("synthetic")
+        galaxy = dataset.read(dataset.items("test")[0])
+        Image.fromarray(np.uint8(np.clip(galaxy, 0, 1) * 255)).save("my_cutout.png")
+        Path("new_cutouts").mkdir()
+        for number, item in enumerate(dataset.items("test")[1:3]):
+            picture = np.uint8(np.clip(dataset.read(item), 0, 1) * 255)
+            Image.fromarray(picture).save(f"new_cutouts/{number}.png")
+        pipelines = 0
+        ran = []
+        for command in readme_commands():
+            if any(marker in command for marker in NEEDS_WEIGHTS):
+                continue
+            arguments = adapted(command, pipelines)
+            result = CliRunner().invoke(main, arguments)
+            ran.append((command, result.exit_code, result.output))
+            pipelines += arguments[0] == "pipeline"
+    finally:
+        os.chdir(previous)
+    (workspace / "readme-runs.json").write_text(json.dumps(ran))
+    return workspace
+
+
+@pytest.mark.slow
+def test_every_readme_command_runs(demo_workspace: Path):
+    ran = json.loads((demo_workspace / "readme-runs.json").read_text())
+    for command, exit_code, output in ran:
+        assert exit_code == 0, f"{command}\n{output}"
+    assert len(ran) >= 10
+
+
+#: the order in which the help examples build on one another's files
+WORKFLOW = ("data", "configure", "describe", "explain", "train", "index", "search", "anomalies")
+WORKFLOW += ("evaluate", "tune", "pipeline")
+
+
+def workflow_position(command: str) -> int:
+    return WORKFLOW.index(command.split()[1])
+
+
+@pytest.mark.slow
+def test_every_help_example_runs(demo_workspace: Path, monkeypatch) -> None:
+    """Every Examples line of ``--help`` runs in the README's folder, on the synthetic set."""
+    import scipy.io
+
+    monkeypatch.chdir(demo_workspace)
+    # what the examples take as given: the authors' MATLAB file (a small one in their layout),
+    # a tuning grid small enough for a test
+    parts = {
+        part: {name: np.random.default_rng(0).random((6, 8)) for name in ("FRI", "FRII")}
+        for part in ("training", "testing")
+    }
+    scipy.io.savemat("COSFIREdescriptor_train_valid.mat", {"COSFIREdescriptor": parts})
+    Path("grid.json").write_text(json.dumps({"sigma": [2.0, 4.0], "rho_max": [10]}))
+    first_zip = os.environ.get("COSFIRE_HASH_DATA")
+    ran, skipped = 0, []
+    for command in sorted(help_examples(), key=workflow_position):
+        if command == "cosfire-hash data fetch":  # a download: no network in tests
+            skipped.append(command)
             continue
-        arguments = adapted(command, pipelines)
+        if "galaxy_data.zip" in command:  # the FIRST zip, checked by its checksum
+            if not first_zip:
+                skipped.append(command)
+                continue
+            command = command.replace("galaxy_data.zip", shlex.quote(first_zip))
+        arguments = adapted(command, pipelines_seen=1)
+        if arguments[0] == "tune":
+            arguments += ["--grid", "grid.json", "--per-class", "2", "--pool-per-class", "6"]
+            arguments += ["--development-per-class", "12", "--folds", "3", "--repeats", "1"]
+            arguments += ["--jobs", "1", "--quiet"]
         result = CliRunner().invoke(main, arguments)
         assert result.exit_code == 0, f"{command}\n{result.output}"
-        pipelines += arguments[0] == "pipeline"
         ran += 1
-    assert ran >= 10
+    assert ran >= len(help_examples()) - 2 and len(skipped) <= 2, skipped
