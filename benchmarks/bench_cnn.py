@@ -48,7 +48,7 @@ from cli.pipeline import TransformedReader
 from cosfire.datasets import open_dataset, stratified_subset
 from hashing.cnn import CNNConfig, compact_config, count_multiply_adds, train_cnn_hashing
 from hashing.model import load_model
-from hashing.training import codes_map
+from hashing.training import codes_map, torch_threads
 from retrieval import atomic_write
 
 #: format of the ``--backbone compact`` JSON
@@ -210,9 +210,7 @@ def compact_seed(dataset, seed: int, *, overrides: dict, save_dir: Path | None) 
         save_dir.mkdir(parents=True, exist_ok=True)
         model.save(save_dir / f"compact-seed{seed}.pt")
     test_y, train_y = labels(test_items), labels(train_items)
-    previous_threads = torch.get_num_threads()
-    torch.set_num_threads(config.num_threads or previous_threads)
-    try:
+    with torch_threads(config.num_threads or torch.get_num_threads()):
         start = time.perf_counter()
         queries = model.encode_images(test_images)
         inference_ms = 1e3 * (time.perf_counter() - start) / len(test_images)
@@ -238,8 +236,6 @@ def compact_seed(dataset, seed: int, *, overrides: dict, save_dir: Path | None) 
                 model.encode_images(noisy), test_y, database, train_y, 100, 0
             )
         accuracy = float((model.predict_classes(test_images) == test_y).mean())
-    finally:
-        torch.set_num_threads(previous_threads)
     return {
         "test_accuracy": accuracy,
         "map_at_100": test_map,
@@ -468,12 +464,8 @@ def main() -> None:
     if args.cosfire_run is None:
         parser.error("--backbone pretrained needs --cosfire-run")
     args.epochs = args.epochs or 6
-    previous_threads = torch.get_num_threads()
-    torch.set_num_threads(args.threads)
-    try:
+    with torch_threads(args.threads):
         rows = cosfire_rows(args.cosfire_run, args.bits) + cnn_rows(args)
-    finally:
-        torch.set_num_threads(previous_threads)
     if args.json is not None:
         text = json.dumps(rows, indent=2)
         if args.json == "-":

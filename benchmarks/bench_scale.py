@@ -95,7 +95,7 @@ import sys, pickle
 from pathlib import Path
 sys.path.insert(0, {bench!r})
 from bench_scale import SyntheticReader
-from cli._describing import describe_to_file
+from cli.describing import describe_to_file
 from cosfire.bank import load_bank
 bank = load_bank({bank!r})
 items = list(range({count}))

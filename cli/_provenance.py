@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import hashlib
 from pathlib import Path
 
 from cli.errors import ArchiveFileMismatch
@@ -11,12 +10,10 @@ __all__ = ["file_sha256", "archive_bank_and_model"]
 
 
 def file_sha256(path: Path) -> str:
-    """Return the SHA-256 of a file's bytes."""
-    digest = hashlib.sha256()
-    with open(path, "rb") as handle:
-        for block in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
+    """Return the SHA-256 of a file's bytes (pooch's, which checks the FIRST download too)."""
+    import pooch
+
+    return pooch.file_hash(str(path), alg="sha256")
 
 
 def _verified(

@@ -131,7 +131,7 @@ def describe(
     """
     from tqdm import tqdm
 
-    from cli._describing import describe_to_file
+    from cli.describing import describe_to_file
     from cosfire.bank import load_bank
     from cosfire.descriptor_file import load_descriptors
 

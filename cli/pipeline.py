@@ -810,7 +810,7 @@ def _run_pipeline(folder: Path, config: PipelineConfig, options: RunOptions) -> 
 
     def describe_split(split: str, target: Path, read, with_bank=None) -> Callable[[], dict]:
         def work() -> dict:
-            from cli._describing import describe_to_file
+            from cli.describing import describe_to_file
 
             items = dataset.items(split)
             with _progress_bar(len(items), f"describe {target.stem}", options.progress_bars) as bar:

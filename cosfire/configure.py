@@ -128,6 +128,8 @@ class FilterConfig:
                 object.__setattr__(self, name, fill[name])
         if self.input_filter not in ("dog", "gabor"):
             raise ValueError(f"input_filter must be 'dog' or 'gabor', got {self.input_filter!r}")
+        if self.polarity not in ("on", "off", "both"):
+            raise ValueError(f"polarity must be 'on', 'off' or 'both', got {self.polarity!r}")
         for name in ("sigma", "wavelengths", "phases", "rhos"):
             value = getattr(self, name)
             if isinstance(value, list):

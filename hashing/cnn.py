@@ -113,6 +113,8 @@ class CNNConfig:
             )
         if self.class_weight < 0:
             raise ValueError(f"class_weight must be >= 0, got {self.class_weight}")
+        if self.loss not in ("triplet", "dsh"):
+            raise ValueError(f"loss must be triplet or dsh, got {self.loss!r}")
         if self.rotation not in ("quarter", "any"):
             raise ValueError(f"rotation must be quarter or any, got {self.rotation!r}")
         if self.lr_schedule not in ("constant", "cosine"):

@@ -6,7 +6,7 @@ import contextlib
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import asdict, dataclass
-from typing import Any, Literal
+from typing import Any, Literal, get_args
 
 import numpy as np
 import torch
@@ -87,6 +87,7 @@ class TrainingConfig:
             ("loss", ("dsh", "triplet", "csq")),
             ("optimizer", ("rmsprop", "adam")),
             ("threshold", ("sign", "sweep")),
+            ("normalisation", get_args(Normalisation)),
         ):
             if getattr(self, name) not in allowed:
                 raise ValueError(f"{name} must be one of {allowed}, got {getattr(self, name)!r}")

@@ -195,3 +195,29 @@ def test_modules_import_alone_in_a_fresh_interpreter(module: str) -> None:
         [sys.executable, "-c", f"import {module}"], cwd=ROOT, capture_output=True, text=True
     )
     assert result.returncode == 0, result.stderr
+
+
+def test_torch_thread_counts_change_only_inside_the_context_managers() -> None:
+    """``torch.set_num_threads`` is global: only ``deterministic`` and ``torch_threads`` call it
+    (and restore the count); everything else, benchmarks included, goes through them."""
+    callers = []
+    for folder in ("cosfire", "hashing", "retrieval", "cli", "benchmarks", "examples"):
+        for path in sorted((ROOT / folder).rglob("*.py")):
+            tree = ast.parse(path.read_text())
+            owner = {}  # node -> name of the function it sits in ("<module>" outside any)
+            for function in [tree, *ast.walk(tree)]:
+                if function is tree or isinstance(function, ast.FunctionDef):
+                    for node in ast.walk(function):
+                        owner[node] = getattr(function, "name", "<module>")
+            for node, name in owner.items():
+                if (
+                    isinstance(node, ast.Attribute)
+                    and node.attr == "set_num_threads"
+                    and isinstance(node.value, ast.Name)
+                    and node.value.id == "torch"
+                ):
+                    callers.append(f"{path.relative_to(ROOT)}:{name}")
+    assert sorted(set(callers)) == [
+        "hashing/loop.py:deterministic",
+        "hashing/training.py:torch_threads",
+    ]

@@ -1,4 +1,8 @@
-"""Describing images into a descriptor file, streamed chunk by chunk (shared by commands)."""
+"""Describing images into a descriptor file, streamed chunk by chunk and resumable.
+
+Click-free: ``cosfire-hash describe``, the pipeline and the benchmarks call it, and so can a
+notebook.
+"""
 
 from __future__ import annotations
 
@@ -8,12 +12,14 @@ from pathlib import Path
 from typing import Any
 
 from cosfire import atomic_write
+from cosfire.bank import FilterBank
+from cosfire.descriptor import DescribeReport
 
 __all__ = ["describe_to_file"]
 
 
 def describe_to_file(
-    bank,
+    bank: FilterBank,
     items: Sequence[Any],
     *,
     read: Callable[[Any], Any] | None,
@@ -27,14 +33,53 @@ def describe_to_file(
     on_error: str = "raise",
     progress: Callable[[int], None] | None = None,
     angles: bool = False,
-):
+) -> DescribeReport:
     """Describe ``items`` and write ``output`` without holding all rows in memory.
 
     Finished chunks are kept in ``<output>.partial/`` until the file is written, so a run that
     is interrupted and started again resumes. Inputs that fail (``on_error="skip"``) are left
     out of the file and listed with their reasons in ``<output stem>.skipped.tsv``. With
     ``angles`` the file also holds ``angles_deg``: the rotation of every filter's maximum.
-    Returns the :class:`~cosfire.descriptor.DescribeReport`.
+
+    Parameters
+    ----------
+    bank : FilterBank
+        The filters.
+    items : sequence
+        What ``read`` turns into a 2-D image (paths, dataset items), or the images themselves
+        when ``read`` is None.
+    names, labels : sequence
+        One path-like name and one class number per item, stored in the file.
+    class_names : sequence of str
+        The names of the class numbers.
+    output : Path
+        The ``.npz`` descriptor file to write (atomically).
+    n_jobs, backend, chunk_size : int, str, int
+        Parallel description: joblib workers and backend, images per chunk (and checkpoint).
+    on_error : {"raise", "skip"}
+        What an unreadable item does.
+    progress : callable, optional
+        Called with the number of images finished in each chunk.
+    angles : bool
+        Also store the rotation of every filter's maximum.
+
+    Returns
+    -------
+    DescribeReport
+        Which items were described (``ok``) and why the others failed.
+
+    Examples
+    --------
+    >>> import tempfile
+    >>> import numpy as np
+    >>> from cosfire.configure import configure
+    >>> image = np.zeros((64, 64), np.float32); image[32, 32] = image[32, 44] = 1.0
+    >>> bank = FilterBank((configure(image, sigma=2.0, rhos=(0, 12), t1=0.1),), ("pair",))
+    >>> output = Path(tempfile.mkdtemp()) / "pairs.npz"
+    >>> report = describe_to_file(bank, [image, np.rot90(image)], read=None, names=["a", "b"],
+    ...                           labels=[0, 0], class_names=("pair",), output=output)
+    >>> report.ok.tolist(), output.exists()
+    ([True, True], True)
     """
     from cosfire.descriptor import describe_report
     from cosfire.descriptor_file import write_descriptor_blocks
