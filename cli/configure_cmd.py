@@ -210,7 +210,7 @@ def build_filter_config(options: dict):
     "--per-class",
     type=click.IntRange(min=1),
     default=None,
-    help="Filters per class [93; from --preset].",
+    help="Filters per class [from --preset: 93 for papers; 10 on the synthetic set].",
 )
 @click.option("--seed", type=int, default=0, show_default=True, help="Seed of the prototype draw.")
 @click.option(
@@ -263,6 +263,7 @@ def configure(
     from tqdm import tqdm
 
     from cli.configuring import configure_from_dataset, configure_from_prototype
+    from cosfire.presets import default_per_class
 
     if (dataset_source is None) == (prototype is None):
         raise click.UsageError("give exactly one of --dataset or --prototype")
@@ -275,6 +276,8 @@ def configure(
         smooth_px=options["smooth_px"],
         extras=extras,
     )
+    if per_class is None and dataset_source is not None:
+        recipe["per_class"] = default_per_class(dataset_source, preset)
     per_class = recipe["per_class"]
     preprocessing = dataclasses.replace(preprocessing, smooth_px=recipe["smooth_px"])
     sigma_given = (

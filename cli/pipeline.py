@@ -204,7 +204,10 @@ class PipelineConfig:
         'synthetic', 'first', or a zip/folder with train, valid and test splits.
     seed : int
         Seed of the prototype draw, of the training and of the random tie order and angles.
-    bank : BankSettings
+    bank : BankSettings, optional
+        The filter bank; by default the papers' bank with
+        ``cosfire.presets.default_per_class(dataset)`` filters per class (93; 10 on the
+        synthetic set, whose classes hold 30 training galaxies).
     preprocessing : cosfire.preprocess.Preprocessing
         Crop, background clipping and smoothing of every image.
     training : hashing.TrainingConfig
@@ -228,7 +231,7 @@ class PipelineConfig:
 
     dataset: str = "synthetic"
     seed: int = 0
-    bank: BankSettings = field(default_factory=BankSettings)
+    bank: BankSettings = None  # type: ignore[assignment]  # set in __post_init__
     preprocessing: Preprocessing = field(default_factory=_default_preprocessing)
     training: TrainingConfig = field(default_factory=_default_training)
     train_rotations: int = 0
@@ -236,8 +239,13 @@ class PipelineConfig:
 
     def __post_init__(self) -> None:
         from cosfire.preprocess import Preprocessing
+        from cosfire.presets import default_per_class
         from hashing.training import TrainingConfig
 
+        if self.bank is None:
+            object.__setattr__(
+                self, "bank", BankSettings(per_class=default_per_class(self.dataset))
+            )
         for name, kind in (
             ("bank", BankSettings),
             ("preprocessing", Preprocessing),

@@ -17,14 +17,12 @@ import click
 from cli._parsing import parse_number_list
 from cli.configure_cmd import preset_options, resolve_preset
 from cli.pipeline import BankSettings, EvaluationSettings, PipelineConfig, RunOptions
+from cosfire.presets import SYNTHETIC_PER_CLASS, default_per_class
 
 __all__ = ["pipeline"]
 
 _EVALUATION = EvaluationSettings()
 _BANK = BankSettings()
-#: --per-class on the embedded synthetic set when neither it nor a preset's is wanted: its
-#: classes hold few training galaxies
-SYNTHETIC_PER_CLASS = 10
 
 
 @click.command()
@@ -46,7 +44,7 @@ SYNTHETIC_PER_CLASS = 10
     type=click.IntRange(min=1),
     default=None,
     help=f"Filters per class (default: the preset's, or {SYNTHETIC_PER_CLASS} on the synthetic "
-    "set).",
+    "set, whose classes hold 30 training galaxies).",
 )
 @preset_options
 @click.option(
@@ -77,7 +75,7 @@ SYNTHETIC_PER_CLASS = 10
     type=float,
     default=3.0,
     show_default=True,
-    help="Zero pixels below this many background rms (a no-op on clean FIRST PNGs).",
+    help="Zero pixels below this many background rms (0 = off; a no-op on clean FIRST PNGs).",
 )
 @click.option(
     "--smooth-px",
@@ -167,8 +165,8 @@ def pipeline(
         smooth_px=smooth_px,
         extras=extras,
     )
-    if per_class is None and dataset == "synthetic":
-        bank["per_class"] = SYNTHETIC_PER_CLASS
+    if per_class is None:
+        bank["per_class"] = default_per_class(dataset, preset)
     config = PipelineConfig(
         dataset=dataset,
         seed=seed,
@@ -179,7 +177,7 @@ def pipeline(
             rotations=rotations,
             extras=bank["extras"],
         ),
-        preprocessing=Preprocessing(noise_clip=noise_clip, smooth_px=bank["smooth_px"]),
+        preprocessing=Preprocessing(noise_clip=noise_clip or None, smooth_px=bank["smooth_px"]),
         training=RECIPES[recipe],
         train_rotations=train_rotations,
         evaluation=EvaluationSettings(

@@ -247,30 +247,23 @@ def _mlp_config(options: dict):
 
 
 def _cnn_config(backbone: str, options: dict):
-    """The backbone's CNNConfig (compact: hashing.cnn.compact_config) with the given options."""
+    """The backbone's recipe (hashing.cnn.backbone_config) with the options given."""
     try:
-        from hashing.cnn import CNNConfig, compact_config
+        from hashing.cnn import backbone_config
     except ImportError:
         raise click.UsageError(
             "CNN baselines need the extra: pip install 'cosfire-hash[cnn]'"
         ) from None
     given = {name: options[name] for name in CNN_OVERRIDES if options[name] is not None}
-    common = {"bits": options["bits"], "seed": options["seed"], "device": options["device"]}
+    given.update(bits=options["bits"], seed=options["seed"], device=options["device"])
     if backbone == "compact":
         if options["weights"] or options["pretrained"]:
             raise click.UsageError(
                 "--backbone compact trains from scratch; drop --weights/--pretrained"
             )
-        return compact_config(**common, **given)
-    # the pretrained backbones take CNNConfig's defaults; hrnet trains with DSH, densenet161
-    # with the triplet loss of its paper
-    recipe = {"backbone": backbone, "loss": "dsh" if backbone == "hrnet_w18" else "triplet"}
-    return CNNConfig(
-        **{
-            **recipe,
-            **common,
-            **given,
-            "weights": str(options["weights"]) if options["weights"] else None,
-            "pretrained": options["pretrained"],
-        }
-    )
+    else:
+        given.update(
+            weights=str(options["weights"]) if options["weights"] else None,
+            pretrained=options["pretrained"],
+        )
+    return backbone_config(backbone, **given)

@@ -28,7 +28,11 @@ from cosfire.configure import FilterConfig
 from cosfire.morphology import morphology_names
 from cosfire.preprocess import Preprocessing
 
-__all__ = ["BANK_PRESETS", "BankPreset", "bank_preset"]
+__all__ = ["BANK_PRESETS", "SYNTHETIC_PER_CLASS", "BankPreset", "bank_preset", "default_per_class"]
+
+#: filters per class on the embedded synthetic set when none is asked for: its classes hold 30
+#: training galaxies, fewer than a preset's 93 or 140
+SYNTHETIC_PER_CLASS = 10
 
 
 @dataclass(frozen=True)
@@ -96,3 +100,20 @@ def bank_preset(name: str) -> BankPreset:
         raise ValueError(
             f"unknown bank preset {name!r}; choose one of {', '.join(BANK_PRESETS)}"
         ) from None
+
+
+def default_per_class(dataset: str, preset: str = "papers") -> int:
+    """Return the filters per class of a bank when none is asked for.
+
+    The preset's (``papers``: 93), or :data:`SYNTHETIC_PER_CLASS` on the embedded synthetic
+    set. ``cosfire-hash configure``, ``cosfire-hash pipeline`` and
+    ``cli.pipeline.PipelineConfig`` all take it from here.
+
+    Examples
+    --------
+    >>> default_per_class("first"), default_per_class("first", "recommended")
+    (93, 140)
+    >>> default_per_class("synthetic", "recommended")
+    10
+    """
+    return SYNTHETIC_PER_CLASS if dataset == "synthetic" else bank_preset(preset).per_class

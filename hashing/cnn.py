@@ -41,6 +41,7 @@ __all__ = [
     "CNNHashingModel",
     "CNNHashingNetwork",
     "build_backbone",
+    "backbone_config",
     "compact_config",
     "count_multiply_adds",
     "prepare_images",
@@ -184,6 +185,28 @@ def compact_config(**overrides: Any) -> CNNConfig:
         "num_threads": 2,
     }
     return CNNConfig(**{**recipe, **overrides})
+
+
+def backbone_config(backbone: str, **overrides: Any) -> CNNConfig:
+    """Return the training recipe of a backbone (``overrides`` replace single fields).
+
+    ``compact``: :func:`compact_config` (trained from scratch). The pretrained backbones take
+    :class:`CNNConfig`'s defaults with the loss of their paper: DSH for ``hrnet_w18``, the
+    triplet loss for ``densenet161``. ``cosfire-hash train --backbone`` takes it from here.
+
+    Examples
+    --------
+    >>> backbone_config("hrnet_w18").loss, backbone_config("densenet161", bits=16).loss
+    ('dsh', 'triplet')
+    >>> backbone_config("compact") == compact_config()
+    True
+    """
+    if backbone == "compact":
+        return compact_config(**overrides)
+    if backbone not in BACKBONES:
+        raise ValueError(f"backbone must be one of {', '.join(BACKBONES)}, got {backbone!r}")
+    loss = "dsh" if backbone == "hrnet_w18" else "triplet"
+    return CNNConfig(**{"backbone": backbone, "loss": loss, **overrides})
 
 
 def build_backbone(

@@ -271,3 +271,82 @@ def test_train_and_pipeline_train_the_same_model_by_default():
     train = next(p for p in main.get_command(None, "train").params if p.name == "recipe")
     pipeline = next(p for p in main.get_command(None, "pipeline").params if p.name == "recipe")
     assert RECIPES[train.default] == RECIPES[pipeline.default] == PipelineConfig().training
+
+
+class _Captured(Exception):
+    """Raised by the stand-ins below once they hold what the command would run."""
+
+
+def _capture(monkeypatch, module, name: str, position: int = 0) -> dict:
+    """Replace ``module.name`` by a stand-in that keeps its argument ``position`` and stops."""
+    captured: dict = {}
+
+    def stand_in(*args, **kwargs):
+        captured["value"] = args[position]
+        raise _Captured
+
+    monkeypatch.setattr(module, name, stand_in)
+    return captured
+
+
+@pytest.mark.parametrize("dataset", ["synthetic", "first"])
+def test_pipeline_command_runs_the_python_default_config(dataset, monkeypatch, tmp_path):
+    from click.testing import CliRunner
+
+    import cli.pipeline
+
+    captured = _capture(monkeypatch, cli.pipeline, "run_pipeline")
+    result = CliRunner().invoke(main, ["pipeline", "--dataset", dataset, "--out", str(tmp_path)])
+    assert isinstance(result.exception, _Captured), result.output
+    assert captured["value"] == PipelineConfig(dataset=dataset)
+    assert captured["value"].bank.per_class == (10 if dataset == "synthetic" else 93)
+
+
+def test_configure_takes_the_same_filters_per_class_as_the_pipeline(monkeypatch, tmp_path):
+    from click.testing import CliRunner
+
+    import cli.configuring
+
+    captured: dict = {}
+
+    def stand_in(dataset, split, **options):
+        captured.update(options)
+        raise _Captured
+
+    monkeypatch.setattr(cli.configuring, "configure_from_dataset", stand_in)
+    arguments = ["configure", "--dataset", "synthetic", "-o", str(tmp_path / "bank.json")]
+    result = CliRunner().invoke(main, arguments)
+    assert isinstance(result.exception, _Captured), result.output
+    assert captured["per_class"] == PipelineConfig(dataset="synthetic").bank.per_class
+
+
+def test_train_command_trains_the_pipelines_model_by_default(monkeypatch, tmp_path):
+    import dataclasses
+
+    from click.testing import CliRunner
+
+    import cli.training
+
+    captured = _capture(monkeypatch, cli.training, "train_from_descriptor_files", position=2)
+    (tmp_path / "train.npz").write_bytes(b"")
+    result = CliRunner().invoke(main, ["train", str(tmp_path / "train.npz"), "-o", "m.pt"])
+    assert isinstance(result.exception, _Captured), result.output
+    pipeline = PipelineConfig()
+    assert captured["value"] == dataclasses.replace(
+        pipeline.training, bits=pipeline.evaluation.main_bits, seed=pipeline.seed
+    )
+
+
+@pytest.mark.parametrize("backbone", ["compact", "densenet161", "hrnet_w18"])
+def test_train_backbone_takes_the_library_recipe(backbone, monkeypatch):
+    from click.testing import CliRunner
+
+    import cli.training
+    from hashing.cnn import backbone_config
+
+    captured = _capture(monkeypatch, cli.training, "train_cnn_on_dataset", position=1)
+    arguments = ["train", "--backbone", backbone, "--dataset", "synthetic", "-o", "m.pt"]
+    result = CliRunner().invoke(main, arguments)
+    assert isinstance(result.exception, _Captured), result.output
+    # --bits is the one code length option of `train` for both kinds: TrainingConfig's
+    assert captured["value"] == backbone_config(backbone, bits=TrainingConfig().bits)
