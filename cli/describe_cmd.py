@@ -6,56 +6,9 @@ from pathlib import Path
 
 import click
 
-__all__ = ["describe", "resolve_inputs"]
+from cli._parsing import usage_errors
 
-
-def resolve_inputs(inputs: tuple[str, ...], split: str | None):
-    """Return (items, read, class_names, labels, paths) for the INPUT arguments.
-
-    One argument that is a dataset (zip, ``<split>/<class>/`` or ``<class>/`` folder, 'first',
-    'synthetic') gives labelled items; otherwise every argument is an image file or a folder of
-    image files, unlabelled.
-    """
-    from cosfire.datasets import open_dataset
-    from cosfire.images import iter_image_files, load_image
-
-    if len(inputs) == 1:
-        source = inputs[0]
-        path = Path(source)
-        is_dataset = source in ("first", "synthetic") or path.suffix.lower() == ".zip"
-        if path.is_dir() and not iter_image_files(path):
-            is_dataset = True
-        if is_dataset:
-            dataset = open_dataset(source)
-            if split is None:
-                if len(dataset.splits) == 1:
-                    split = dataset.splits[0]
-                else:
-                    raise click.UsageError(
-                        f"{source} has splits {', '.join(dataset.splits)}; choose one with --split"
-                    )
-            items = dataset.items(split)
-            return (
-                items,
-                dataset.read,
-                dataset.class_names,
-                [item.label for item in items],
-                [dataset.name(item) for item in items],
-            )
-    if split is not None:
-        raise click.UsageError("--split applies to a dataset zip or folder only")
-    files: list[Path] = []
-    for source in inputs:
-        path = Path(source)
-        if path.is_dir():
-            files.extend(iter_image_files(path))
-        elif path.exists():
-            files.append(path)
-        else:
-            raise click.BadParameter(f"{source} does not exist", param_hint="INPUT")
-    if not files:
-        raise click.UsageError("no image files found in INPUT")
-    return files, load_image, (), [-1] * len(files), [str(f) for f in files]
+__all__ = ["describe"]
 
 
 @click.command()
@@ -104,6 +57,7 @@ def resolve_inputs(inputs: tuple[str, ...], split: str | None):
     "matches in `cosfire-hash search`).",
 )
 @click.option("--quiet", is_flag=True, help="No progress bar.")
+@usage_errors
 def describe(
     bank_path: Path,
     inputs: tuple[str, ...],
@@ -131,46 +85,35 @@ def describe(
     """
     from tqdm import tqdm
 
-    from cli.describing import describe_to_file
+    from cli.describing import describe_into
     from cosfire.bank import load_bank
-    from cosfire.descriptor_file import load_descriptors
 
-    bank = load_bank(bank_path)
-    items, read, class_names, labels, paths = resolve_inputs(inputs, split)
     if backend == "dask":
         _connect_dask()
-    with tqdm(total=len(items), desc="describe", unit="img", disable=quiet) as bar:
-        report = describe_to_file(
-            bank,
-            items,
-            read=read,
-            names=paths,
-            labels=labels,
-            class_names=class_names,
-            output=output,
+    with tqdm(desc="describe", unit="img", disable=quiet) as bar:
+        written = describe_into(
+            load_bank(bank_path),
+            inputs,
+            output,
+            split=split,
             n_jobs=jobs,
             backend=backend,
             chunk_size=chunk_size,
             on_error="skip" if on_error == "skip" else "raise",
-            progress=bar.update,
             angles=angles,
+            progress=bar.update,
+            on_start=bar.reset,
         )
-    if report.resumed:
-        click.echo(f"resumed {report.resumed} images from an earlier interrupted run")
-    if report.failed:
-        skipped = output.with_name(output.stem + ".skipped.tsv")
-        click.echo(f"skipped {len(report.failed)} images that could not be described: {skipped}")
-    written = load_descriptors(output, mmap=True)
-    silent = sum(int((block.max(axis=1) == 0).sum()) for block in _row_blocks(written.descriptors))
+    if written.resumed:
+        click.echo(f"resumed {written.resumed} images from an earlier interrupted run")
+    if written.skipped:
+        click.echo(
+            f"skipped {written.skipped} images that could not be described: {written.skipped_list}"
+        )
     click.echo(
         f"wrote {output}: {written.n_images} images x {written.n_filters} filters"
-        + (f" ({silent} images with no filter response)" if silent else "")
+        + (f" ({written.silent} images with no filter response)" if written.silent else "")
     )
-
-
-def _row_blocks(rows, step: int = 65536):
-    for start in range(0, len(rows), step):
-        yield rows[start : start + step]
 
 
 def _connect_dask() -> None:

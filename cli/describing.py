@@ -8,14 +8,22 @@ from __future__ import annotations
 
 import shutil
 from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from cli.errors import UsageProblem
 from cosfire import atomic_write
 from cosfire.bank import FilterBank
 from cosfire.descriptor import DescribeReport
 
-__all__ = ["describe_to_file"]
+__all__ = [
+    "DescribeInputs",
+    "DescribedFile",
+    "describe_inputs",
+    "describe_into",
+    "describe_to_file",
+]
 
 
 def describe_to_file(
@@ -129,3 +137,177 @@ def describe_to_file(
             for index, reason in report.failed:
                 handle.write(f"{names[index]}\t{' '.join(reason.split())}\n")
     return report
+
+
+@dataclass(frozen=True)
+class DescribeInputs:
+    """What :func:`describe_inputs` found: items to describe and how to read and name them.
+
+    ``class_names`` is empty and every label -1 for unlabelled image files.
+    """
+
+    items: list[Any]
+    read: Callable[[Any], Any] | None
+    class_names: tuple[str, ...]
+    labels: list[int]
+    names: list[str]
+
+
+def describe_inputs(inputs: Sequence[str], split: str | None = None) -> DescribeInputs:
+    """Return the images that ``inputs`` name, labelled when they are a dataset.
+
+    One argument that is a dataset (zip, ``<split>/<class>/`` or ``<class>/`` folder,
+    'first', 'synthetic') gives labelled items of ``split`` (which may be left out when the
+    dataset has one split); otherwise every argument is an image file or a folder of image
+    files, unlabelled.
+
+    Raises
+    ------
+    UsageProblem
+        For a missing file, no images, a dataset with several splits and no ``split``, or a
+        ``split`` given for image files.
+
+    Examples
+    --------
+    >>> found = describe_inputs(["synthetic"], "valid")
+    >>> len(found.items), found.class_names
+    (40, ('Bent', 'Compact', 'FRI', 'FRII'))
+    """
+    from cosfire.datasets import open_dataset
+    from cosfire.images import iter_image_files, load_image
+
+    if len(inputs) == 1:
+        source = inputs[0]
+        path = Path(source)
+        is_dataset = source in ("first", "synthetic") or path.suffix.lower() == ".zip"
+        if path.is_dir() and not iter_image_files(path):
+            is_dataset = True
+        if is_dataset:
+            dataset = open_dataset(source)
+            if split is None:
+                if len(dataset.splits) != 1:
+                    raise UsageProblem(
+                        f"{source} has splits {', '.join(dataset.splits)}; choose one with --split"
+                    )
+                split = dataset.splits[0]
+            items = dataset.items(split)
+            return DescribeInputs(
+                items,
+                dataset.read,
+                tuple(dataset.class_names),
+                [item.label for item in items],
+                [dataset.name(item) for item in items],
+            )
+    if split is not None:
+        raise UsageProblem("--split applies to a dataset zip or folder only")
+    files: list[Path] = []
+    for source in inputs:
+        path = Path(source)
+        if path.is_dir():
+            files.extend(iter_image_files(path))
+        elif path.exists():
+            files.append(path)
+        else:
+            raise UsageProblem(f"INPUT {source} does not exist")
+    if not files:
+        raise UsageProblem("no image files found in INPUT")
+    return DescribeInputs(files, load_image, (), [-1] * len(files), [str(f) for f in files])
+
+
+@dataclass(frozen=True)
+class DescribedFile:
+    """What :func:`describe_into` wrote.
+
+    Attributes
+    ----------
+    path : Path
+        The descriptor file.
+    n_images, n_filters : int
+        Its rows and columns.
+    silent : int
+        Images to which no filter responded (all-zero rows).
+    resumed : int
+        Images taken from the checkpoint of an interrupted earlier run.
+    skipped : int
+        Images that could not be described (``on_error="skip"``).
+    skipped_list : Path or None
+        The ``.skipped.tsv`` listing them and why.
+    """
+
+    path: Path
+    n_images: int
+    n_filters: int
+    silent: int
+    resumed: int
+    skipped: int
+    skipped_list: Path | None
+
+
+def describe_into(
+    bank: FilterBank,
+    inputs: Sequence[str],
+    output: Path,
+    *,
+    split: str | None = None,
+    n_jobs: int = 1,
+    backend: str = "loky",
+    chunk_size: int = 32,
+    on_error: str = "raise",
+    angles: bool = True,
+    progress: Callable[[int], None] | None = None,
+    on_start: Callable[[int], None] | None = None,
+) -> DescribedFile:
+    """Describe the images ``inputs`` name (see :func:`describe_inputs`) into ``output``.
+
+    ``cosfire-hash describe`` in Python: resumable (see :func:`describe_to_file`), with
+    ``on_start`` called with the number of images before the work begins (to size a progress
+    bar) and ``progress`` with every finished chunk.
+
+    Examples
+    --------
+    >>> import tempfile
+    >>> from cosfire.bank import configure_bank
+    >>> from cosfire.datasets import open_dataset
+    >>> galaxies = open_dataset("synthetic"); items = galaxies.items("train")
+    >>> bank = configure_bank(items, [i.label for i in items], class_names=galaxies.class_names,
+    ...                       per_class=1, read=galaxies.read, rotations_deg=(0.0, 90.0))
+    >>> output = Path(tempfile.mkdtemp()) / "valid.npz"
+    >>> written = describe_into(bank, ["synthetic"], output, split="valid")
+    >>> written.n_images, written.n_filters
+    (40, 4)
+    """
+    from cosfire.descriptor_file import load_descriptors
+
+    found = describe_inputs(inputs, split)
+    if on_start is not None:
+        on_start(len(found.items))
+    report = describe_to_file(
+        bank,
+        found.items,
+        read=found.read,
+        names=found.names,
+        labels=found.labels,
+        class_names=found.class_names,
+        output=output,
+        n_jobs=n_jobs,
+        backend=backend,
+        chunk_size=chunk_size,
+        on_error=on_error,
+        progress=progress,
+        angles=angles,
+    )
+    written = load_descriptors(output, mmap=True)
+    rows = written.descriptors
+    silent = sum(
+        int((rows[start : start + 65536].max(axis=1) == 0).sum())
+        for start in range(0, len(rows), 65536)
+    )
+    return DescribedFile(
+        path=output,
+        n_images=written.n_images,
+        n_filters=written.n_filters,
+        silent=silent,
+        resumed=report.resumed,
+        skipped=len(report.failed),
+        skipped_list=output.with_name(output.stem + ".skipped.tsv") if report.failed else None,
+    )

@@ -76,8 +76,7 @@ def evaluate(
       cosfire-hash evaluate archive.chx test.npz --plot-dir plots
       cosfire-hash evaluate compact.chx --dataset first --split test
     """
-    from cli.evaluating import evaluate_archive
-    from retrieval.metrics import precision_recall_curve, relevance
+    from cli.evaluating import evaluate_archive, plot_evaluation
 
     evaluation = evaluate_archive(
         archive_path,
@@ -104,18 +103,6 @@ def evaluate(
         for name, values in report["per_class"].items():
             click.echo(f"{name:12s}" + "".join(f"{values[key]:18.4f}" for key in keys))
     if plot_dir is not None:
-        from cli._plots import plot_per_class, plot_pr_curve
-
-        plot_dir.mkdir(parents=True, exist_ok=True)
-        _, precision, recall = precision_recall_curve(
-            evaluation.distances, relevance(evaluation.query_labels, evaluation.database_labels)
-        )
-        plot_pr_curve(
-            recall,
-            precision,
-            plot_dir / "pr_curve.png",
-            title=f"{bits}-bit codes: mAP@{k} {report[f'map_at_{k}']:.3f}",
-        )
-        plot_per_class(report, plot_dir / "per_class.png", keys=(f"map_at_{k}", "precision_at_10"))
+        curve, per_class = plot_evaluation(evaluation, plot_dir)
         if not as_json:
-            click.echo(f"wrote {plot_dir / 'pr_curve.png'} and {plot_dir / 'per_class.png'}")
+            click.echo(f"wrote {curve} and {per_class}")

@@ -10,13 +10,16 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 import numpy as np
 
 from cli.errors import UnsuitableQueries
 
-__all__ = ["ArchiveEvaluation", "UnsuitableQueries", "evaluate_archive"]
+if TYPE_CHECKING:
+    from retrieval.scores import RetrievalScores
+
+__all__ = ["ArchiveEvaluation", "UnsuitableQueries", "evaluate_archive", "plot_evaluation"]
 
 
 @dataclass(frozen=True)
@@ -43,6 +46,52 @@ class ArchiveEvaluation:
     query_labels: np.ndarray
     database_labels: np.ndarray
     bits: int
+
+    @property
+    def scores(self) -> RetrievalScores:
+        """The report as typed scores (overall and per class)."""
+        from retrieval.scores import RetrievalScores
+
+        return RetrievalScores.from_report(self.report)
+
+    def precision_recall(self) -> tuple[np.ndarray, np.ndarray]:
+        """Return (recall, precision) over the Hamming radii, pooled over the queries."""
+        from retrieval.metrics import precision_recall_curve, relevance
+
+        _, precision, recall = precision_recall_curve(
+            self.distances, relevance(self.query_labels, self.database_labels)
+        )
+        return recall, precision
+
+
+def plot_evaluation(evaluation: ArchiveEvaluation, folder: Path) -> tuple[Path, Path]:
+    """Draw the precision-recall curve and the per-class scores into ``folder``.
+
+    Returns
+    -------
+    tuple of Path
+        ``pr_curve.png`` and ``per_class.png`` in ``folder`` (created if needed).
+
+    Examples
+    --------
+    >>> evaluation = evaluate_archive(Path("archive.chx"), Path("test.npz"))  # doctest: +SKIP
+    >>> plot_evaluation(evaluation, Path("plots"))  # doctest: +SKIP
+    (PosixPath('plots/pr_curve.png'), PosixPath('plots/per_class.png'))
+    """
+    from cli._plots import plot_per_class, plot_pr_curve
+
+    folder.mkdir(parents=True, exist_ok=True)
+    k = evaluation.scores.k
+    recall, precision = evaluation.precision_recall()
+    curve, per_class = folder / "pr_curve.png", folder / "per_class.png"
+    plot_pr_curve(
+        recall,
+        precision,
+        curve,
+        title=f"{evaluation.bits}-bit codes: mAP@{k} {evaluation.report[f'map_at_{k}']:.3f}",
+    )
+    plot_per_class(evaluation.report, per_class, keys=(f"map_at_{k}", "precision_at_10"))
+    return curve, per_class
 
 
 def evaluate_archive(

@@ -16,6 +16,7 @@ import math
 import click
 import pytest
 
+from cli.describing import describe_into
 from cli.main import main
 from cli.pipeline import BankSettings, EvaluationSettings, PipelineConfig, RunOptions
 from cli.training import train_cnn_on_dataset
@@ -116,13 +117,14 @@ MIRRORS = {
         lambda name: (bank_preset(name).sigmas, bank_preset(name).smooth_px),
         ((FilterConfig().sigma,), Preprocessing().smooth_px),
     ),
-    ("describe", "jobs"): (int, _default(describe_report, "n_jobs")),
-    ("describe", "backend"): (str, _default(describe_report, "backend")),
-    ("describe", "chunk_size"): (int, _default(describe_report, "chunk_size")),
+    ("describe", "jobs"): (int, _default(describe_into, "n_jobs")),
+    ("describe", "backend"): (str, _default(describe_into, "backend")),
+    ("describe", "chunk_size"): (int, _default(describe_into, "chunk_size")),
     ("describe", "on_error"): (
         {"fail": "raise", "skip": "skip"}.get,
-        _default(describe_report, "on_error"),
+        _default(describe_into, "on_error"),
     ),
+    ("describe", "angles"): (bool, _default(describe_into, "angles")),
     ("index", "kind"): (str, _default(HammingIndex.__init__, "kind")),
     ("evaluate", "k"): (int, _default(retrieval_report, "k")),
     ("evaluate", "ties"): (str, _default(retrieval_report, "ties")),
@@ -184,8 +186,6 @@ NO_COUNTERPART = {
     ("describe", "inputs"): "input images",
     ("describe", "split"): "input split",
     ("describe", "output"): "output file, required",
-    ("describe", "angles"): "the shell keeps the angle of every filter's maximum for `search`; "
-    "the library function leaves it out unless asked (it costs memory)",
     ("describe", "quiet"): "shell only: progress bar",
     ("index", "bank_path"): "input file (none: an archive searched by descriptors only)",
     ("index", "model_path"): "input file, required",
@@ -350,3 +350,11 @@ def test_train_backbone_takes_the_library_recipe(backbone, monkeypatch):
     assert isinstance(result.exception, _Captured), result.output
     # --bits is the one code length option of `train` for both kinds: TrainingConfig's
     assert captured["value"] == backbone_config(backbone, bits=TrainingConfig().bits)
+
+
+@pytest.mark.parametrize("name", ["n_jobs", "backend", "chunk_size", "on_error"])
+def test_describe_into_defaults_are_describe_reports(name):
+    from cli.describing import describe_to_file
+
+    library = _default(describe_report, name)
+    assert _default(describe_into, name) == _default(describe_to_file, name) == library
