@@ -44,8 +44,8 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from cli.pipeline import TransformedReader
 from cosfire.datasets import open_dataset, stratified_subset
+from cosfire.transforms import TransformedReader
 from hashing.cnn import CNNConfig, compact_config, count_multiply_adds, train_cnn_hashing
 from hashing.model import load_model
 from hashing.training import codes_map, torch_threads

@@ -509,7 +509,7 @@ def pool_bank(pool: Pool, dataset, out: Path, per_class: int) -> FilterBank:
 def noisy_test(pool: Pool, dataset, out: Path, per_class: int, level: float) -> dict:
     """Descriptors and morphology of the test galaxies with Gaussian noise (the pipeline's
     noisy queries: sigma ``level`` x each image's peak, seed 0), cached."""
-    from cli.pipeline import TransformedReader
+    from cosfire.transforms import TransformedReader
 
     path = out / f"noisy{level:g}-{pool.name}-{per_class}.npz"
     if path.exists():

@@ -38,12 +38,12 @@ import dataclasses
 import json
 import math
 import time
-import zlib
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from cosfire.transforms import TransformedReader
 from retrieval.scores import RetrievalScores
 
 if TYPE_CHECKING:
@@ -559,51 +559,6 @@ class PipelineResults:
         0.8
         """
         return cls.from_dict(json.loads(Path(path).read_text()))
-
-
-class TransformedReader:
-    """Reads dataset items, then rotates them by a per-item random angle or adds noise.
-
-    Picklable, so parallel workers can use it. The angle / noise of an item derive from its
-    name and the seed, so reruns see the same perturbed images.
-    """
-
-    def __init__(self, dataset, *, rotate: bool = False, noise: float = 0.0, seed: int = 0):
-        self.dataset = dataset
-        self.rotate = rotate
-        self.noise = noise
-        self.seed = seed
-
-    def _rng(self, item) -> np.random.Generator:
-        import numpy as np
-
-        return np.random.default_rng([self.seed, zlib.crc32(item.path.encode())])
-
-    def angle(self, item) -> float:
-        """The rotation angle of ``item`` in degrees."""
-        return float(self._rng(item).uniform(0.0, 360.0))
-
-    def __call__(self, item) -> np.ndarray:
-        import cv2
-        import numpy as np
-
-        image = self.dataset.read(item)
-        if self.rotate:
-            height, width = image.shape
-            matrix = cv2.getRotationMatrix2D(
-                ((width - 1) / 2, (height - 1) / 2), self.angle(item), 1.0
-            )
-            image = cv2.warpAffine(
-                image, matrix, (width, height), flags=cv2.INTER_CUBIC, borderValue=0
-            )
-            image = np.clip(image, 0, None)
-        if self.noise > 0:
-            rng = self._rng(item)
-            rng.uniform()  # decouple from the angle draw
-            image = image + rng.normal(0.0, self.noise * float(image.max()), image.shape).astype(
-                np.float32
-            )
-        return image.astype(np.float32)
 
 
 def _silent(message: str) -> None:
