@@ -259,7 +259,9 @@ def describe_into(
 ) -> DescribedFile:
     """Describe the images ``inputs`` name (see :func:`describe_inputs`) into ``output``.
 
-    ``cosfire-hash describe`` in Python: resumable (see :func:`describe_to_file`), with
+    ``cosfire-hash describe`` in Python: resumable (see :func:`describe_to_file`), keeping
+    the angle of every filter's maximum by default as the command does (``search`` reports
+    the rotation of a match from them; ``angles=False`` saves their memory), with
     ``on_start`` called with the number of images before the work begins (to size a progress
     bar) and ``progress`` with every finished chunk.
 

@@ -49,13 +49,26 @@ class ArchiveEvaluation:
 
     @property
     def scores(self) -> RetrievalScores:
-        """The report as typed scores (overall and per class)."""
+        """The report as typed scores (overall and per class).
+
+        Examples
+        --------
+        >>> evaluation = evaluate_archive(Path("archive.chx"), Path("test.npz"))  # doctest: +SKIP
+        >>> evaluation.scores.per_class["FRII"].map_at_k  # doctest: +SKIP
+        0.83...
+        """
         from retrieval.scores import RetrievalScores
 
         return RetrievalScores.from_report(self.report)
 
     def precision_recall(self) -> tuple[np.ndarray, np.ndarray]:
-        """Return (recall, precision) over the Hamming radii, pooled over the queries."""
+        """Return (recall, precision) over the Hamming radii, pooled over the queries.
+
+        Examples
+        --------
+        >>> evaluation = evaluate_archive(Path("archive.chx"), Path("test.npz"))  # doctest: +SKIP
+        >>> recall, precision = evaluation.precision_recall()  # doctest: +SKIP
+        """
         from retrieval.metrics import precision_recall_curve, relevance
 
         _, precision, recall = precision_recall_curve(

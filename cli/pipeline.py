@@ -89,8 +89,10 @@ class BankSettings:
 
     Parameters
     ----------
-    per_class : int
+    per_class : int, optional
         Filters per class, each configured on a training galaxy drawn with the run's seed.
+        None (the default): ``cosfire.presets.default_per_class`` of the run's dataset (the
+        papers' 93; 10 on the synthetic set, whose classes hold 30 training galaxies).
     filter_config : FilterConfig, optional
         Options of every filter (None: ``FilterConfig()``, the papers' DoG filter).
     sigmas : tuple of float
@@ -107,7 +109,7 @@ class BankSettings:
     (2.0, 3.0)
     """
 
-    per_class: int = 93
+    per_class: int | None = None
     filter_config: FilterConfig | None = None
     sigmas: tuple[float, ...] = ()
     rotations: int = 24
@@ -116,8 +118,8 @@ class BankSettings:
     def __post_init__(self) -> None:
         object.__setattr__(self, "sigmas", tuple(float(s) for s in self.sigmas))
         object.__setattr__(self, "extras", tuple(str(e) for e in self.extras))
-        if self.per_class < 1:
-            raise ValueError(f"per_class must be >= 1, got {self.per_class}")
+        if self.per_class is not None and self.per_class < 1:
+            raise ValueError(f"per_class must be >= 1 or None, got {self.per_class}")
         if self.rotations < 1:
             raise ValueError(f"rotations must be >= 1, got {self.rotations}")
         if not all(math.isfinite(s) and s > 0 for s in self.sigmas):
@@ -194,7 +196,7 @@ class EvaluationSettings:
             raise ValueError(f"--rotation-draws must be >= 1, got {self.rotation_draws}")
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)
 class PipelineConfig:
     """The identity of a pipeline run (saved as ``run.json``; a run folder keeps one).
 
@@ -204,10 +206,9 @@ class PipelineConfig:
         'synthetic', 'first', or a zip/folder with train, valid and test splits.
     seed : int
         Seed of the prototype draw, of the training and of the random tie order and angles.
-    bank : BankSettings, optional
-        The filter bank; by default the papers' bank with
-        ``cosfire.presets.default_per_class(dataset)`` filters per class (93; 10 on the
-        synthetic set, whose classes hold 30 training galaxies).
+    bank : BankSettings
+        The filter bank (by default the papers' bank, with the dataset's default number of
+        filters per class: :attr:`per_class`).
     preprocessing : cosfire.preprocess.Preprocessing
         Crop, background clipping and smoothing of every image.
     training : hashing.TrainingConfig
@@ -231,7 +232,7 @@ class PipelineConfig:
 
     dataset: str = "synthetic"
     seed: int = 0
-    bank: BankSettings = None  # type: ignore[assignment]  # set in __post_init__
+    bank: BankSettings = field(default_factory=BankSettings)
     preprocessing: Preprocessing = field(default_factory=_default_preprocessing)
     training: TrainingConfig = field(default_factory=_default_training)
     train_rotations: int = 0
@@ -239,13 +240,8 @@ class PipelineConfig:
 
     def __post_init__(self) -> None:
         from cosfire.preprocess import Preprocessing
-        from cosfire.presets import default_per_class
         from hashing.training import TrainingConfig
 
-        if self.bank is None:
-            object.__setattr__(
-                self, "bank", BankSettings(per_class=default_per_class(self.dataset))
-            )
         for name, kind in (
             ("bank", BankSettings),
             ("preprocessing", Preprocessing),
@@ -260,6 +256,24 @@ class PipelineConfig:
         if self.train_rotations < 0:
             raise ValueError(f"--train-rotations must be >= 0, got {self.train_rotations}")
 
+    @property
+    def per_class(self) -> int:
+        """Filters per class: the bank's, or ``cosfire.presets.default_per_class(dataset)``."""
+        from cosfire.presets import default_per_class
+
+        if self.bank.per_class is not None:
+            return self.bank.per_class
+        return default_per_class(self.dataset)
+
+    def __eq__(self, other: object) -> bool:
+        """Two configs are equal when they describe the same run (the same :meth:`to_dict`)."""
+        if not isinstance(other, PipelineConfig):
+            return NotImplemented
+        return self.to_dict() == other.to_dict()
+
+    def __hash__(self) -> int:
+        return hash(json.dumps(self.to_dict(), sort_keys=True))
+
     def to_dict(self) -> dict[str, Any]:
         """Return the run's identity as JSON-able settings, in the layout of ``run.json``.
 
@@ -270,7 +284,7 @@ class PipelineConfig:
         """
         spec: dict[str, Any] = {
             "dataset": self.dataset,
-            "per_class": self.bank.per_class,
+            "per_class": self.per_class,
             "seed": self.seed,
             "filter_config": {}
             if self.bank.filter_config is None
@@ -328,7 +342,7 @@ class PipelineConfig:
             dataset=spec.get("dataset", "synthetic"),
             seed=int(spec.get("seed", 0)),
             bank=BankSettings(
-                per_class=int(spec.get("per_class", 93)),
+                per_class=None if spec.get("per_class") is None else int(spec["per_class"]),
                 filter_config=FilterConfig.from_dict(filter_spec) if filter_spec else None,
                 sigmas=tuple(spec.get("bank_sigmas", ())),
                 rotations=int(spec.get("rotations", 24)),
@@ -754,7 +768,7 @@ def _run_pipeline(folder: Path, config: PipelineConfig, options: RunOptions) -> 
         bank = configure_from_dataset(
             dataset,
             "train",
-            per_class=config.bank.per_class,
+            per_class=config.per_class,
             seed=config.seed,
             config=config.bank.filter_configs(),
             preprocessing=config.preprocessing,

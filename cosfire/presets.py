@@ -116,4 +116,5 @@ def default_per_class(dataset: str, preset: str = "papers") -> int:
     >>> default_per_class("synthetic", "recommended")
     10
     """
-    return SYNTHETIC_PER_CLASS if dataset == "synthetic" else bank_preset(preset).per_class
+    recipe = bank_preset(preset)  # refuses an unknown preset on any dataset
+    return SYNTHETIC_PER_CLASS if dataset == "synthetic" else recipe.per_class

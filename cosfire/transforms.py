@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 if TYPE_CHECKING:
-    from cosfire.datasets import GalaxyDataset
+    from cosfire.datasets import DatasetItem, GalaxyDataset
 
 __all__ = ["TransformedReader"]
 
@@ -33,20 +33,28 @@ class TransformedReader:
 
     def __init__(
         self, dataset: GalaxyDataset, *, rotate: bool = False, noise: float = 0.0, seed: int = 0
-    ):
+    ) -> None:
         self.dataset = dataset
         self.rotate = rotate
         self.noise = noise
         self.seed = seed
 
-    def _rng(self, item) -> np.random.Generator:
+    def _rng(self, item: DatasetItem) -> np.random.Generator:
         return np.random.default_rng([self.seed, zlib.crc32(item.path.encode())])
 
-    def angle(self, item) -> float:
-        """The rotation angle of ``item`` in degrees."""
+    def angle(self, item: DatasetItem) -> float:
+        """The rotation angle of ``item`` in degrees (counter-clockwise, in [0, 360)).
+
+        Examples
+        --------
+        >>> from cosfire.datasets import open_dataset
+        >>> galaxies = open_dataset("synthetic"); item = galaxies.items("test")[0]
+        >>> TransformedReader(galaxies, seed=1).angle(item) == TransformedReader(galaxies, seed=1).angle(item)
+        True
+        """
         return float(self._rng(item).uniform(0.0, 360.0))
 
-    def __call__(self, item) -> np.ndarray:
+    def __call__(self, item: DatasetItem) -> np.ndarray:
         import cv2
 
         image = self.dataset.read(item)

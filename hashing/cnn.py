@@ -19,8 +19,9 @@ decay. Its classifier head is kept in the saved model (:meth:`CNNHashingModel.pr
 from __future__ import annotations
 
 import os
+import re
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any, Literal
@@ -43,6 +44,7 @@ __all__ = [
     "build_backbone",
     "backbone_config",
     "compact_config",
+    "densenet_state_dict",
     "count_multiply_adds",
     "prepare_images",
     "train_cnn_hashing",
@@ -209,6 +211,21 @@ def backbone_config(backbone: str, **overrides: Any) -> CNNConfig:
     return CNNConfig(**{"backbone": backbone, "loss": loss, **overrides})
 
 
+def densenet_state_dict(state: Mapping[str, Any]) -> dict[str, Any]:
+    """Return a DenseNet ``state_dict`` with the layer names today's torchvision model uses.
+
+    The ImageNet files torchvision publishes (``densenet161-8d451a50.pth``) name the parts of
+    a dense layer ``norm.1``, ``conv.2``; the model calls them ``norm1``, ``conv2``.
+
+    Examples
+    --------
+    >>> list(densenet_state_dict({"features.denseblock1.denselayer1.norm.1.weight": 0}))
+    ['features.denseblock1.denselayer1.norm1.weight']
+    """
+    legacy = re.compile(r"(denselayer\d+\.(?:norm|relu|conv))\.([12])\.")
+    return {legacy.sub(r"\1\2.", key): value for key, value in state.items()}
+
+
 def build_backbone(
     name: str, *, weights: str | os.PathLike[str] | None = None, pretrained: bool = False
 ) -> tuple[nn.Module, int]:
@@ -236,9 +253,14 @@ def build_backbone(
         )
         if weights is not None:
             state = torch.load(weights, map_location="cpu", weights_only=True)
-            model.load_state_dict(
-                state.get("state_dict", state) if isinstance(state, dict) else state
-            )
+            state = state.get("state_dict", state) if isinstance(state, dict) else state
+            try:
+                model.load_state_dict(densenet_state_dict(state))
+            except RuntimeError as error:
+                raise ValueError(
+                    f"'{weights}' does not fit densenet161 (a torchvision DenseNet161 state_dict "
+                    f"is needed): {str(error).splitlines()[0]}"
+                ) from None
         dimension = model.classifier.in_features
         model.classifier = nn.Identity()
         return model, dimension

@@ -94,7 +94,10 @@ def test_no_package_imports_another_packages_private_module():
     # the packages, and the benchmarks and examples, which use the packages as users do
     for folder in (*packages, "benchmarks", "examples"):
         for path in (root / folder).rglob("*.py"):
-            for match in re.finditer(r"^\s*(?:from|import) (\w+)\._\w+", path.read_text(), re.M):
-                if match.group(1) in packages and match.group(1) != folder:
+            text = path.read_text()
+            private = r"^\s*(?:from|import) (\w+)\._\w+|^\s*from (\w+) import \(?\s*_\w+"
+            for match in re.finditer(private, text, re.M):
+                imported = match.group(1) or match.group(2)
+                if imported in packages and imported != folder:
                     offending.append(f"{path.relative_to(root)}: {match.group(0).strip()}")
     assert offending == []

@@ -299,7 +299,7 @@ def test_pipeline_command_runs_the_python_default_config(dataset, monkeypatch, t
     result = CliRunner().invoke(main, ["pipeline", "--dataset", dataset, "--out", str(tmp_path)])
     assert isinstance(result.exception, _Captured), result.output
     assert captured["value"] == PipelineConfig(dataset=dataset)
-    assert captured["value"].bank.per_class == (10 if dataset == "synthetic" else 93)
+    assert captured["value"].per_class == (10 if dataset == "synthetic" else 93)
 
 
 def test_configure_takes_the_same_filters_per_class_as_the_pipeline(monkeypatch, tmp_path):
@@ -317,7 +317,7 @@ def test_configure_takes_the_same_filters_per_class_as_the_pipeline(monkeypatch,
     arguments = ["configure", "--dataset", "synthetic", "-o", str(tmp_path / "bank.json")]
     result = CliRunner().invoke(main, arguments)
     assert isinstance(result.exception, _Captured), result.output
-    assert captured["per_class"] == PipelineConfig(dataset="synthetic").bank.per_class
+    assert captured["per_class"] == PipelineConfig(dataset="synthetic").per_class
 
 
 def test_train_command_trains_the_pipelines_model_by_default(monkeypatch, tmp_path):

@@ -15,6 +15,13 @@ PACKAGES = ("cosfire", "hashing", "retrieval", "cli")
 def literal_fields() -> list[tuple[type, str]]:
     """(dataclass, field name) for every Literal-typed field of a default-constructible dataclass."""
     found = {}
+    modules = []
+    for package in PACKAGES:
+        for module_info in pkgutil.iter_modules(importlib.import_module(package).__path__):
+            if not (module_info.name.endswith("_cmd") or module_info.name in ("main", "__main__")):
+                modules.append(importlib.import_module(f"{package}.{module_info.name}"))
+    # names that modules import only for type checking resolve among the packages' own
+    names = {k: v for module in modules for k, v in vars(module).items() if isinstance(v, type)}
     for package in PACKAGES:
         for module_info in pkgutil.iter_modules(importlib.import_module(package).__path__):
             if module_info.name.endswith("_cmd") or module_info.name in ("main", "__main__"):
@@ -27,9 +34,9 @@ def literal_fields() -> list[tuple[type, str]]:
                     continue
                 try:
                     value()
-                    hints = typing.get_type_hints(value)
-                except Exception:  # noqa: BLE001 - needs arguments: not a config with defaults
+                except TypeError:  # needs arguments: not a config with defaults
                     continue
+                hints = typing.get_type_hints(value, localns=names)
                 for field in dataclasses.fields(value):
                     hint = hints.get(field.name)
                     options = [hint, *typing.get_args(hint)]
