@@ -81,6 +81,11 @@ def exact_search_what(result: dict[str, Any]) -> str:
     )
 
 
+def _times(value: float) -> str:
+    """A speed ratio: whole numbers from 10 up, one decimal below (0.4x is slower)."""
+    return f"{value:.0f}x" if value >= 10 else f"{value:.1f}x"
+
+
 def approximate_search_numbers(result: dict[str, Any]) -> str:
     rows = {row["method"]: row for row in result["rows"]}
     parts = []
@@ -90,9 +95,9 @@ def approximate_search_numbers(result: dict[str, Any]) -> str:
             continue
         parts.append(
             f"{name} ({clustered['database'] / 1e6:g}M codes) "
-            f"{clustered['speedup_vs_exact']:.0f}x faster than exact at recall@"
+            f"{_times(clustered['speedup_vs_exact'])} the speed of exact search at recall@"
             f"{result['k']} {clustered['recall_at_k']:.2f} on clustered codes "
-            f"({uniform['speedup_vs_exact']:.0f}x, recall {uniform['recall_at_k']:.2f} on "
+            f"({_times(uniform['speedup_vs_exact'])}, recall {uniform['recall_at_k']:.2f} on "
             "uniform random codes, the worst case)"
         )
     if not parts:

@@ -117,7 +117,7 @@ def write_report(run_folder: Path, results: PipelineResults) -> Path:
     lines = [
         f"# cosfire-hash run: {config.dataset}",
         "",
-        f"Filter bank: {results.bank_filters} filters ({config.bank.per_class} per class, seed "
+        f"Filter bank: {results.bank_filters} filters ({config.per_class} per class, seed "
         f"{config.seed}), {config.bank.rotations} rotations. Database = train split, queries = "
         "test split, relevant = same class; Hamming ties in seeded random order (the "
         "expected value over all tie orders is given as mAP@100 (avg ties)).",
