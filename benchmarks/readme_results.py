@@ -220,15 +220,18 @@ def cnn_numbers(result: dict[str, Any]) -> str:
     def pct(key: str) -> str:
         return f"{100 * mean[key]:.1f} +- {100 * sd[key]:.1f} %"
 
-    maps = ", ".join(
-        f"{pct(key)} at {key.split('/')[1]}"
-        for key in sorted(mean, key=lambda k: int(k.split("/")[1]) if "/" in k else 0)
-        if key.startswith("map_at_100/")
+    lengths = sorted(int(key.split("/")[1]) for key in mean if key.startswith("map_at_100/"))
+    maps = ", ".join(f"{pct(f'map_at_100/{bits}')} at {bits}" for bits in lengths)
+    levels = sorted(float(key.split("/")[1]) for key in mean if key.startswith("noise_map_at_100/"))
+    noisy = (
+        f", noisy queries ({levels[-1]:g} x peak) {pct(f'noise_map_at_100/{levels[-1]:g}')}"
+        if levels
+        else ""
     )
     return (
         f"{len(result['seeds'])} seeds, {result['parameters']:,} parameters: test accuracy "
         f"{pct('test_accuracy')}, mAP@100 {maps} bits, rotated queries "
-        f"{pct('rotated_map_at_100')}, {mean['train_seconds']:.0f} s to train"
+        f"{pct('rotated_map_at_100')}{noisy}, {mean['train_seconds']:.0f} s to train"
     )
 
 

@@ -129,6 +129,8 @@ SAVED = {
                 "map_at_100/8": 0.566,
                 "rotated_map_at_100": 0.59,
                 "train_seconds": 539.0,
+                "noise_map_at_100/0.05": 0.135,
+                "noise_map_at_100/0.2": 0.125,
             },
             "sd": {
                 "test_accuracy": 0.013,
@@ -136,9 +138,15 @@ SAVED = {
                 "map_at_100/8": 0.01,
                 "rotated_map_at_100": 0.01,
                 "train_seconds": 5.0,
+                "noise_map_at_100/0.05": 0.01,
+                "noise_map_at_100/0.2": 0.015,
             },
         },
-        ["test accuracy 77.5 +- 1.3 %", "56.6 +- 1.0 % at 8, 59.2 +- 1.0 % at 36 bits"],
+        [
+            "test accuracy 77.5 +- 1.3 %",
+            "56.6 +- 1.0 % at 8, 59.2 +- 1.0 % at 36 bits",
+            "noisy queries (0.2 x peak) 12.5 +- 1.5 %",
+        ],
     ),
     "scale.json": (
         {
