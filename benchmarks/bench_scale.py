@@ -8,7 +8,8 @@ Galaxies are generated on the fly by the workers (the synthetic generator, seede
 so the measurement covers reading + describing, not the disk. The 100k run goes through the
 same streamed path as ``cosfire-hash describe`` (checkpointed chunks written into the file
 block by block), in a fresh process whose resident memory, children included, is sampled
-every 0.2 s. The bank is the radio default setting with --per-class filters per class.
+every 0.2 s (psutil: ``pip install -e ".[bench]"``). The bank is the radio default setting
+with --per-class filters per class.
 """
 
 from __future__ import annotations
