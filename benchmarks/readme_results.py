@@ -27,14 +27,24 @@ BEGIN = "<!-- results:begin (written by benchmarks/readme_results.py) -->"
 END = "<!-- results:end -->"
 
 
+def _json(path: Path) -> Any:
+    return json.loads(path.read_text())
+
+
 @dataclass(frozen=True)
 class Row:
-    """One line of the table: what was measured, from which file, by which command."""
+    """One line of the table: what was measured, from which file, by which command.
+
+    ``what`` names the row (and the result when it is missing); ``describe``, when given,
+    words it from the result instead. ``read`` turns the saved file into the result.
+    """
 
     what: str
     file: str
     numbers: Callable[[Any], str]
     command: str
+    describe: Callable[[Any], str] | None = None
+    read: Callable[[Path], Any] = _json
 
 
 def _pct(value: float) -> str:
@@ -159,61 +169,6 @@ def _pipeline(path: Path):
     return PipelineResults.from_json(path)
 
 
-ROWS: tuple[Row, ...] = (
-    Row(
-        "describe",
-        "describe.json",
-        describe_numbers,
-        "python benchmarks/bench_describe.py --json > benchmarks/results/describe.json",
-    ),
-    Row(
-        "exact search",
-        "search.json",
-        exact_search_numbers,
-        "python benchmarks/bench_search.py --json > benchmarks/results/search.json",
-    ),
-    Row(
-        "approximate search",
-        "search.json",
-        approximate_search_numbers,
-        "python benchmarks/bench_search.py --json > benchmarks/results/search.json",
-    ),
-    Row(
-        "hashing the authors' own descriptors (their FIRST selection)",
-        "hashing-authors.json",
-        hashing_numbers,
-        "python benchmarks/bench_hashing.py --bits 36 --json benchmarks/results/hashing-authors.json",
-    ),
-    Row(
-        "FIRST end to end, the papers' settings (test split)",
-        "first-papers.json",
-        pipeline_numbers,
-        "cosfire-hash pipeline --dataset first --out runs/first && "
-        "cp runs/first/results.json benchmarks/results/first-papers.json",
-    ),
-    Row(
-        "FIRST end to end, the recommended preset (test split)",
-        "first-recommended.json",
-        pipeline_numbers,
-        "cosfire-hash pipeline --dataset first --preset recommended --out runs/first-recommended && "
-        "cp runs/first-recommended/results.json benchmarks/results/first-recommended.json",
-    ),
-    Row(
-        "compact CNN trained from scratch on FIRST",
-        "cnn-compact.json",
-        lambda result: cnn_numbers(result),
-        "python benchmarks/bench_cnn.py --backbone compact --seeds 0 1 2 "
-        "--json benchmarks/results/cnn-compact.json",
-    ),
-    Row(
-        "describe 100,000 synthetic galaxies into one streamed file",
-        "scale.json",
-        lambda result: scale_numbers(result),
-        "python benchmarks/bench_scale.py --json > benchmarks/results/scale.json",
-    ),
-)
-
-
 def cnn_numbers(result: dict[str, Any]) -> str:
     mean, sd = result["mean"], result["sd"]
 
@@ -247,21 +202,70 @@ def scale_numbers(result: dict[str, Any]) -> str:
     )
 
 
-WHAT = {
-    "describe": describe_what,
-    "exact search": exact_search_what,
-    "approximate search": approximate_search_what,
-}
+ROWS: tuple[Row, ...] = (
+    Row(
+        "describe",
+        "describe.json",
+        describe_numbers,
+        "python benchmarks/bench_describe.py --json > benchmarks/results/describe.json",
+        describe=describe_what,
+    ),
+    Row(
+        "exact search",
+        "search.json",
+        exact_search_numbers,
+        "python benchmarks/bench_search.py --json > benchmarks/results/search.json",
+        describe=exact_search_what,
+    ),
+    Row(
+        "approximate search",
+        "search.json",
+        approximate_search_numbers,
+        "python benchmarks/bench_search.py --json > benchmarks/results/search.json",
+        describe=approximate_search_what,
+    ),
+    Row(
+        "hashing the authors' own descriptors (their FIRST selection)",
+        "hashing-authors.json",
+        hashing_numbers,
+        "python benchmarks/bench_hashing.py --bits 36 --json benchmarks/results/hashing-authors.json",
+    ),
+    Row(
+        "FIRST end to end, the papers' settings (test split)",
+        "first-papers.json",
+        pipeline_numbers,
+        "cosfire-hash pipeline --dataset first --out runs/first && "
+        "cp runs/first/results.json benchmarks/results/first-papers.json",
+        read=_pipeline,
+    ),
+    Row(
+        "FIRST end to end, the recommended preset (test split)",
+        "first-recommended.json",
+        pipeline_numbers,
+        "cosfire-hash pipeline --dataset first --preset recommended --out runs/first-recommended && "
+        "cp runs/first-recommended/results.json benchmarks/results/first-recommended.json",
+        read=_pipeline,
+    ),
+    Row(
+        "compact CNN trained from scratch on FIRST",
+        "cnn-compact.json",
+        cnn_numbers,
+        "python benchmarks/bench_cnn.py --backbone compact --seeds 0 1 2 "
+        "--json benchmarks/results/cnn-compact.json",
+    ),
+    Row(
+        "describe 100,000 synthetic galaxies into one streamed file",
+        "scale.json",
+        scale_numbers,
+        "python benchmarks/bench_scale.py --json > benchmarks/results/scale.json",
+    ),
+)
 
 
 def load(row: Row, folder: Path) -> Any | None:
     """The saved result of ``row`` in ``folder``, or None when it is not there."""
     path = folder / row.file
-    if not path.is_file():
-        return None
-    if row.numbers is pipeline_numbers:
-        return _pipeline(path)
-    return json.loads(path.read_text())
+    return row.read(path) if path.is_file() else None
 
 
 def render(folder: Path = RESULTS) -> str:
@@ -276,7 +280,7 @@ def render(folder: Path = RESULTS) -> str:
         try:
             if result is None:
                 raise FileNotFoundError(row.file)
-            what = WHAT[row.what](result) if row.what in WHAT else row.what
+            what = row.describe(result) if row.describe is not None else row.what
             numbers = row.numbers(result)
         except (FileNotFoundError, IndexError, KeyError, StopIteration, TypeError, ValueError):
             missing.append(row)  # no saved result, or one without what the row reports

@@ -38,14 +38,16 @@ def resolve_preset(
     ctx: click.Context,
     preset: str,
     *,
+    dataset: str | None,
     per_class: int | None,
     bank_sigmas: str | None,
     smooth_px: float,
     extras: str | None,
 ) -> dict:
-    """Return per_class, sigmas, smooth_px and extras: explicit options, else the preset's."""
+    """Return per_class, sigmas, smooth_px and extras: explicit options, else the preset's
+    (filters per class: ``cosfire.presets.default_per_class`` of ``dataset`` when given)."""
     from cosfire.morphology import MORPHOLOGY_GROUPS
-    from cosfire.presets import bank_preset
+    from cosfire.presets import bank_preset, default_per_class
 
     recipe = bank_preset(preset)
     explicit_smooth = (
@@ -63,8 +65,10 @@ def resolve_preset(
                 f"{extras!r}: give groups of {', '.join(MORPHOLOGY_GROUPS)}, or none",
                 param_hint="--extras",
             )
+    if per_class is None:
+        per_class = recipe.per_class if dataset is None else default_per_class(dataset, preset)
     return {
-        "per_class": recipe.per_class if per_class is None else per_class,
+        "per_class": per_class,
         "sigmas": parse_number_list(bank_sigmas, name="bank-sigmas")
         if bank_sigmas
         else recipe.sigmas,
@@ -263,7 +267,6 @@ def configure(
     from tqdm import tqdm
 
     from cli.configuring import configure_from_dataset, configure_from_prototype
-    from cosfire.presets import default_per_class
 
     if (dataset_source is None) == (prototype is None):
         raise click.UsageError("give exactly one of --dataset or --prototype")
@@ -271,13 +274,12 @@ def configure(
     recipe = resolve_preset(
         click.get_current_context(),
         preset,
+        dataset=dataset_source,
         per_class=per_class,
         bank_sigmas=bank_sigmas,
         smooth_px=options["smooth_px"],
         extras=extras,
     )
-    if per_class is None and dataset_source is not None:
-        recipe["per_class"] = default_per_class(dataset_source, preset)
     per_class = recipe["per_class"]
     preprocessing = dataclasses.replace(preprocessing, smooth_px=recipe["smooth_px"])
     sigma_given = (

@@ -89,6 +89,45 @@ def describe_to_file(
     >>> report.ok.tolist(), output.exists()
     ([True, True], True)
     """
+    return _describe_and_write(
+        bank,
+        items,
+        read=read,
+        names=names,
+        labels=labels,
+        class_names=class_names,
+        output=output,
+        n_jobs=n_jobs,
+        backend=backend,
+        chunk_size=chunk_size,
+        on_error=on_error,
+        progress=progress,
+        angles=angles,
+    )[0]
+
+
+def _skipped_list(output: Path) -> Path:
+    """The ``<output stem>.skipped.tsv`` that lists the inputs left out of ``output``."""
+    return output.with_name(output.stem + ".skipped.tsv")
+
+
+def _describe_and_write(
+    bank: FilterBank,
+    items: Sequence[Any],
+    *,
+    read: Callable[[Any], Any] | None,
+    names: Sequence[str],
+    labels: Sequence[int],
+    class_names: Sequence[str],
+    output: Path,
+    n_jobs: int,
+    backend: str,
+    chunk_size: int,
+    on_error: str,
+    progress: Callable[[int], None] | None,
+    angles: bool,
+) -> tuple[DescribeReport, int]:
+    """:func:`describe_to_file`, also returning how many written rows are all zero."""
     from cosfire.descriptor import describe_report
     from cosfire.descriptor_file import write_descriptor_blocks
 
@@ -108,6 +147,7 @@ def describe_to_file(
     )
     keep = report.ok
     failed_rows = {index for index, _ in report.failed}
+    silent = 0
 
     def kept_blocks(blocks):
         start = 0
@@ -116,9 +156,15 @@ def describe_to_file(
             yield block if len(rows) == len(block) else block[rows]
             start += len(block)
 
+    def counted(blocks):
+        nonlocal silent
+        for block in blocks:
+            silent += int((block.max(axis=1) == 0).sum())
+            yield block
+
     write_descriptor_blocks(
         output,
-        kept_blocks(report.blocks()),
+        counted(kept_blocks(report.blocks())),
         n_images=int(keep.sum()),
         n_filters=bank.n_values,
         labels=[label for label, k in zip(labels, keep, strict=True) if k],
@@ -131,12 +177,11 @@ def describe_to_file(
     )
     shutil.rmtree(checkpoint, ignore_errors=True)
     if report.failed:
-        skipped = output.with_name(output.stem + ".skipped.tsv")
-        with atomic_write(skipped, "w") as handle:
+        with atomic_write(_skipped_list(output), "w") as handle:
             handle.write("path\treason\n")
             for index, reason in report.failed:
                 handle.write(f"{names[index]}\t{' '.join(reason.split())}\n")
-    return report
+    return report, silent
 
 
 @dataclass(frozen=True)
@@ -278,12 +323,10 @@ def describe_into(
     >>> written.n_images, written.n_filters
     (40, 4)
     """
-    from cosfire.descriptor_file import load_descriptors
-
     found = describe_inputs(inputs, split)
     if on_start is not None:
         on_start(len(found.items))
-    report = describe_to_file(
+    report, silent = _describe_and_write(
         bank,
         found.items,
         read=found.read,
@@ -298,18 +341,12 @@ def describe_into(
         progress=progress,
         angles=angles,
     )
-    written = load_descriptors(output, mmap=True)
-    rows = written.descriptors
-    silent = sum(
-        int((rows[start : start + 65536].max(axis=1) == 0).sum())
-        for start in range(0, len(rows), 65536)
-    )
     return DescribedFile(
         path=output,
-        n_images=written.n_images,
-        n_filters=written.n_filters,
+        n_images=int(report.ok.sum()),
+        n_filters=bank.n_values,
         silent=silent,
         resumed=report.resumed,
         skipped=len(report.failed),
-        skipped_list=output.with_name(output.stem + ".skipped.tsv") if report.failed else None,
+        skipped_list=_skipped_list(output) if report.failed else None,
     )

@@ -17,7 +17,7 @@ import click
 from cli._parsing import parse_number_list
 from cli.configure_cmd import preset_options, resolve_preset
 from cli.pipeline import BankSettings, EvaluationSettings, PipelineConfig, RunOptions
-from cosfire.presets import SYNTHETIC_PER_CLASS, default_per_class
+from cosfire.presets import SYNTHETIC_PER_CLASS
 
 __all__ = ["pipeline"]
 
@@ -160,13 +160,12 @@ def pipeline(
     bank = resolve_preset(
         click.get_current_context(),
         preset,
+        dataset=dataset,
         per_class=per_class,
         bank_sigmas=bank_sigmas,
         smooth_px=smooth_px,
         extras=extras,
     )
-    if per_class is None:
-        bank["per_class"] = default_per_class(dataset, preset)
     config = PipelineConfig(
         dataset=dataset,
         seed=seed,

@@ -14,34 +14,31 @@ PACKAGES = ("cosfire", "hashing", "retrieval", "cli")
 
 def literal_fields() -> list[tuple[type, str]]:
     """(dataclass, field name) for every Literal-typed field of a default-constructible dataclass."""
-    found = {}
-    modules = []
-    for package in PACKAGES:
-        for module_info in pkgutil.iter_modules(importlib.import_module(package).__path__):
-            if not (module_info.name.endswith("_cmd") or module_info.name in ("main", "__main__")):
-                modules.append(importlib.import_module(f"{package}.{module_info.name}"))
+    modules = [  # click commands hold no config objects
+        importlib.import_module(f"{package}.{info.name}")
+        for package in PACKAGES
+        for info in pkgutil.iter_modules(importlib.import_module(package).__path__)
+        if not (info.name.endswith("_cmd") or info.name in ("main", "__main__"))
+    ]
     # names that modules import only for type checking resolve among the packages' own
     names = {k: v for module in modules for k, v in vars(module).items() if isinstance(v, type)}
-    for package in PACKAGES:
-        for module_info in pkgutil.iter_modules(importlib.import_module(package).__path__):
-            if module_info.name.endswith("_cmd") or module_info.name in ("main", "__main__"):
-                continue  # click commands: no config objects
-            module = importlib.import_module(f"{package}.{module_info.name}")
-            for value in vars(module).values():
-                if not (dataclasses.is_dataclass(value) and isinstance(value, type)):
-                    continue
-                if value.__module__ != module.__name__:
-                    continue
-                try:
-                    value()
-                except TypeError:  # needs arguments: not a config with defaults
-                    continue
-                hints = typing.get_type_hints(value, localns=names)
-                for field in dataclasses.fields(value):
-                    hint = hints.get(field.name)
-                    options = [hint, *typing.get_args(hint)]
-                    if any(typing.get_origin(option) is typing.Literal for option in options):
-                        found[(value, field.name)] = None
+    found = {}
+    for module in modules:
+        for value in vars(module).values():
+            if not (dataclasses.is_dataclass(value) and isinstance(value, type)):
+                continue
+            if value.__module__ != module.__name__:
+                continue
+            try:
+                value()
+            except TypeError:  # needs arguments: not a config with defaults
+                continue
+            hints = typing.get_type_hints(value, localns=names)
+            for field in dataclasses.fields(value):
+                hint = hints.get(field.name)
+                options = [hint, *typing.get_args(hint)]
+                if any(typing.get_origin(option) is typing.Literal for option in options):
+                    found[(value, field.name)] = None
     return list(found)
 
 
